@@ -1,0 +1,45 @@
+# The two set-up commands of the README. Both install what they need on a fresh machine.
+#   make serve   virtualenv + install + `cc-proxy serve` on the default config
+#   make test    the same + test dependencies + the pinned Claude Code CLI from npm, then lint and the suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLAUDE_CODE_VERSION := 2.1.332
+CLAUDE_DIR := .cache/claude-code
+
+.PHONY: serve test lint install install-test claude-code bench
+
+serve: install
+	$(BIN)/cc-proxy serve $(ARGS)
+
+test: install-test claude-code lint
+	CC_PROXY_CLAUDE_BIN=$(CURDIR)/$(CLAUDE_DIR)/node_modules/.bin/claude $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+
+$(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
+	mkdir -p $(CLAUDE_DIR)
+	npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	# the postinstall links the native binary; run it again in case install scripts were skipped
+	test -x $(CLAUDE_DIR)/node_modules/.bin/claude || node $(CLAUDE_DIR)/node_modules/@anthropic-ai/claude-code/install.cjs
+	$(CLAUDE_DIR)/node_modules/.bin/claude --version
+	touch $@

@@ -1,0 +1,130 @@
+"""Provider capability profiles: what an upstream accepts, as data rather than branches in code.
+
+A profile is chosen per provider by name (`"profile": "deepseek"`) or inline
+(`{"extends": "openai", ...overrides}`); the loader builds the inline one with `dataclasses.replace`.
+Add fields with defaults only: the config schema for inline profiles is derived from this class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+WireFormat = Literal["anthropic", "openai", "gemini"]
+
+# Client headers that identify Claude Code itself; forwarded only where a profile allows.
+CLIENT_FINGERPRINT_HEADERS: tuple[str, ...] = (
+    "user-agent",
+    "x-app",
+    "x-stainless-*",
+    "x-claude-code-*",
+    "anthropic-dangerous-direct-browser-access",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    format: WireFormat
+    # Client request headers forwarded upstream (lower-case globs). Auth and hop-by-hop headers never are.
+    forward_headers: tuple[str, ...] = ()
+    # `anthropic-beta` values forwarded (globs); None = all of them verbatim.
+    beta_allow: tuple[str, ...] | None = None
+    # Top-level Anthropic request fields removed before sending (anthropic format).
+    drop_fields: tuple[str, ...] = ()
+    # Remove `cache_control` from every block, tool and system entry.
+    strip_cache_control: bool = False
+    # Tool-definition fields removed (e.g. `defer_loading`, `strict`, `eager_input_streaming`).
+    drop_tool_fields: tuple[str, ...] = ()
+    # --- OpenAI Chat Completions dialect ---
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # Where thinking/effort goes: "reasoning_effort" (OpenAI, Ollama, vLLM, llama.cpp),
+    # "reasoning" (OpenRouter's object), "thinking" (DeepSeek's toggle + reasoning_effort), "none".
+    reasoning_request: Literal["reasoning_effort", "reasoning", "thinking", "none"] = "reasoning_effort"
+    # Response fields that carry reasoning text, first present wins.
+    reasoning_response_fields: tuple[str, ...] = ("reasoning_content", "reasoning")
+    # Name of the assistant-message field reasoning is sent back in (None: never sent back).
+    reasoning_echo_field: str | None = None
+    system_role: Literal["system", "developer"] = "system"
+    stream_usage: bool = True  # send stream_options.include_usage
+    send_user: bool = True  # metadata.user_id -> user
+    send_parallel_tool_calls: bool = True
+    # OpenAI-dialect request fields the upstream rejects (e.g. Groq: logprobs, logit_bias).
+    reject_fields: tuple[str, ...] = ()
+    # Split inline <think>...</think> in content into a thinking block.
+    split_think_tags: bool = False
+
+
+_ANTHROPIC = Profile(
+    name="anthropic",
+    format="anthropic",
+    forward_headers=("anthropic-version", "anthropic-beta", "anthropic-workspace-id", *CLIENT_FINGERPRINT_HEADERS),
+)
+
+# Third-party Anthropic-format endpoints (DeepSeek, Kimi, GLM, MiniMax, Ollama): they reject betas
+# they do not know and the body fields those betas pair with.
+_ANTHROPIC_COMPATIBLE = Profile(
+    name="anthropic-compatible",
+    format="anthropic",
+    forward_headers=("anthropic-version",),
+    beta_allow=(),
+    drop_fields=("context_management", "output_config", "safeguards", "container", "mcp_servers"),
+    drop_tool_fields=("defer_loading", "strict", "eager_input_streaming", "input_examples"),
+)
+
+_OPENAI = Profile(name="openai", format="openai", max_tokens_field="max_completion_tokens", system_role="developer")
+
+BUILTIN_PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        _ANTHROPIC,
+        _ANTHROPIC_COMPATIBLE,
+        _OPENAI,
+        replace(_OPENAI, name="openai-compatible", max_tokens_field="max_tokens", system_role="system"),
+        replace(
+            _OPENAI,
+            name="openrouter",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            reasoning_request="reasoning",
+            reasoning_response_fields=("reasoning", "reasoning_content"),
+            reasoning_echo_field="reasoning",
+        ),
+        replace(
+            _OPENAI,
+            name="deepseek",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            reasoning_request="thinking",
+            reasoning_response_fields=("reasoning_content",),
+            reasoning_echo_field="reasoning_content",
+            send_parallel_tool_calls=False,
+        ),
+        replace(
+            _OPENAI,
+            name="groq",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            reasoning_request="none",
+            reasoning_response_fields=("reasoning",),
+            send_user=False,
+            reject_fields=("logprobs", "logit_bias", "top_logprobs"),
+        ),
+        replace(_OPENAI, name="ollama", max_tokens_field="max_tokens", system_role="system", send_user=False),
+        replace(
+            _OPENAI,
+            name="vllm",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            reasoning_response_fields=("reasoning", "reasoning_content"),
+        ),
+        replace(
+            _OPENAI,
+            name="llamacpp",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            reasoning_response_fields=("reasoning_content",),
+            split_think_tags=True,
+        ),
+    )
+}

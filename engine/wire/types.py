@@ -1,0 +1,38 @@
+"""Values shared by every wire module and the server: upstream requests, SSE events, context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.snapshot import ResolvedModel
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One server-sent event. `event` None means the default `message` type (OpenAI streams)."""
+
+    data: str
+    event: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    """What to send: the server joins `path` to the provider's base_url and adds the credential."""
+
+    path: str  # e.g. "/v1/messages", "/chat/completions"
+    headers: dict[str, str]  # never the credential
+    body: bytes
+    stream: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationContext:
+    """Per-request facts the response translators need. `new_id` is injected so tests are exact."""
+
+    requested_model: str  # what the client asked for
+    target: ResolvedModel
+    response_model: str  # the model name to put in answers (requested or upstream, per config)
+    new_id: Callable[[str], str]  # prefix -> fresh id, e.g. "msg_" -> "msg_01..."
+    input_tokens_estimate: int = 0  # used when an upstream reports no usage
+    stop_sequences: tuple[str, ...] = field(default=())
