@@ -1,0 +1,211 @@
+"""Fixtures shared by every test tier: repository paths, free ports, and real processes (the proxy and
+fake upstreams) started on 127.0.0.1 port 0, waited for by the URL they print, and always killed, whole
+process group, at teardown."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Reference material (protocol notes, real Claude Code requests) sits next to the repository, in CI too.
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+START_TIMEOUT = 30.0  # seconds for a process to print its URL; generous for a loaded 2-core CI machine
+URL_PATTERN = re.compile(r"https?://127\.0\.0\.1:\d+\S*")
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared; missing is a failure that says where it was looked for, never a skip."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(f"shared reference file missing: {path} (expected at <repo>/../shared)", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED_DIR.is_dir():
+        pytest.fail(f"shared reference directory missing: {SHARED_DIR} (expected at <repo>/../shared)", pytrace=False)
+    return SHARED_DIR
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1. Prefer `--port 0` where the program supports it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> Callable[[], int]:
+    return free_port
+
+
+@dataclass
+class RunningProcess:
+    """A started child: its URL (the first one it printed), its combined output in `log_path`."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+    argv: tuple[str, ...] = field(default=())
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """SIGTERM the whole process group, SIGKILL it if it lingers; safe to call twice."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # children the leader left behind
+        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:
+        proc.wait(timeout=grace)
+
+
+def start_process(
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    pattern: re.Pattern[str] = URL_PATTERN,
+    timeout: float = START_TIMEOUT,
+) -> RunningProcess:
+    """Start `argv` in its own process group, output to `log_path` (no pipe to fill up), and wait for
+    the first match of `pattern` in that output. The process is stopped if it never prints one."""
+    log_file = log_path.open("wb")
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    log_file.close()
+    deadline = time.monotonic() + timeout
+    while True:
+        text = log_path.read_text(errors="replace")
+        match = pattern.search(text)
+        if match:
+            url = match.group(1 if match.re.groups else 0)  # a pattern with a group marks the URL in it
+            return RunningProcess(proc, url.rstrip("/"), log_path, tuple(argv))
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_process(proc)
+            why = f"exited with {proc.returncode}" if proc.returncode is not None else f"printed no URL in {timeout}s"
+            pytest.fail(f"{' '.join(argv)} {why}; output:\n{log_path.read_text(errors='replace')}", pytrace=False)
+        time.sleep(0.02)
+
+
+def _write(path: Path, content: str | bytes | Mapping[str, Any] | Sequence[Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_text(json.dumps(content, indent=2))
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This environment minus anything that would point a child at a real provider, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "CC_PROXY_CONFIG"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class ProxyServer(RunningProcess):
+    config_path: Path = field(default=Path())
+
+
+ProxyFactory = Callable[..., ProxyServer]
+
+
+@pytest.fixture
+def proxy_server(tmp_path: Path) -> Iterator[ProxyFactory]:
+    """Factory: `proxy_server(config, env={...}, files={"rules/x.json": {...}})` writes the config (and any
+    rule files, relative to it) into a fresh directory, runs `cc-proxy serve --config ... --port 0`, waits
+    for `cc-proxy listening on http://127.0.0.1:PORT` and returns a ProxyServer (`.url`, `.log()`)."""
+    started: list[ProxyServer] = []
+
+    def start(
+        config: str | Mapping[str, Any],
+        *,
+        env: Mapping[str, str] | None = None,
+        files: Mapping[str, str | bytes | Mapping[str, Any]] | None = None,
+        args: Sequence[str] = (),
+    ) -> ProxyServer:
+        base = tmp_path / f"proxy{len(started)}"
+        config_path = base / "cc-proxy.json"
+        _write(config_path, config)
+        for name, content in (files or {}).items():
+            _write(base / name, content)
+        argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0", *args)
+        running = start_process(
+            argv,
+            log_path=base / "proxy.log",
+            env=child_env(env),
+            cwd=REPO_ROOT,
+            pattern=re.compile(r"listening on (http://127\.0\.0\.1:\d+)"),
+        )
+        server = ProxyServer(running.proc, running.url, running.log_path, running.argv, config_path)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+FakeFactory = Callable[..., RunningProcess]
+
+
+@pytest.fixture
+def fake_upstream_process(tmp_path: Path) -> Iterator[FakeFactory]:
+    """Factory: `fake_upstream_process(script)` runs `python -m tests.fakes.serve --port 0 --script FILE`
+    (the scripted Anthropic/OpenAI fake) as its own process and returns it once it printed its URL."""
+    started: list[RunningProcess] = []
+
+    def start(script: Mapping[str, Any] | Sequence[Any] | str, *, args: Sequence[str] = ()) -> RunningProcess:
+        base = tmp_path / f"fake{len(started)}"
+        script_path = base / "script.json"
+        _write(script_path, script)
+        argv = (sys.executable, "-m", "tests.fakes.serve", "--port", "0", "--script", str(script_path), *args)
+        running = start_process(argv, log_path=base / "fake.log", env=child_env(), cwd=REPO_ROOT)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
