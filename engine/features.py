@@ -1,0 +1,149 @@
+"""What routing rules look at, computed lazily from one request: each feature is derived on first use.
+
+Token counting is the only costly feature; it runs only when a rule asks (`tokens` condition) or a
+caller (`cc-proxy explain`, count_tokens) requests it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from engine.tokens import TokenEstimator
+
+_THINKING_ON = frozenset({"enabled", "adaptive"})
+_CLIENT_TOOL_TYPES = frozenset({"custom"})
+
+
+def _has_image(blocks: Iterable[Any]) -> bool:
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "image":
+            return True
+        inner = block.get("content")  # tool_result (and search results) nest blocks
+        if isinstance(inner, list) and _has_image(inner):
+            return True
+    return False
+
+
+class Features:
+    """Lazily computed request features. `estimator` None: token counts are unavailable (0)."""
+
+    __slots__ = (
+        "_client_tools",
+        "_estimator",
+        "_images",
+        "_server_tools",
+        "_tokens",
+        "headers",
+        "request",
+    )
+
+    def __init__(
+        self,
+        request: Mapping[str, Any],
+        headers: Mapping[str, str],
+        estimator: TokenEstimator | None,
+    ) -> None:
+        self.request = request
+        self.headers = headers
+        self._estimator = estimator
+        self._tokens: int | None = None
+        self._client_tools: tuple[str, ...] | None = None
+        self._server_tools: tuple[str, ...] | None = None
+        self._images: bool | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Estimated input tokens (computed on first access, then cached)."""
+        if self._tokens is None:
+            self._tokens = self._estimator.count(self.request) if self._estimator is not None else 0
+        return self._tokens
+
+    @property
+    def tokens_computed(self) -> bool:
+        return self._tokens is not None
+
+    @property
+    def model(self) -> str:
+        model = self.request.get("model")
+        return model if isinstance(model, str) else ""
+
+    @property
+    def thinking(self) -> bool:
+        thinking = self.request.get("thinking")
+        return isinstance(thinking, dict) and thinking.get("type") in _THINKING_ON
+
+    @property
+    def stream(self) -> bool:
+        return self.request.get("stream") is True
+
+    def _split_tools(self) -> None:
+        client: list[str] = []
+        server: list[str] = []
+        tools = self.request.get("tools")
+        if isinstance(tools, list):
+            for tool in tools:
+                if not isinstance(tool, dict):
+                    continue
+                kind = tool.get("type")
+                if kind is None or kind in _CLIENT_TOOL_TYPES:
+                    name = tool.get("name")
+                    if isinstance(name, str):
+                        client.append(name)
+                elif isinstance(kind, str):
+                    server.append(kind)
+        self._client_tools = tuple(client)
+        self._server_tools = tuple(server)
+
+    @property
+    def tool_names(self) -> tuple[str, ...]:
+        """Names of client tools (no `type`, or `type: custom`)."""
+        if self._client_tools is None:
+            self._split_tools()
+        assert self._client_tools is not None
+        return self._client_tools
+
+    @property
+    def server_tool_types(self) -> tuple[str, ...]:
+        """`type` of every server tool, e.g. `web_search_20250305`."""
+        if self._server_tools is None:
+            self._split_tools()
+        assert self._server_tools is not None
+        return self._server_tools
+
+    @property
+    def has_tools(self) -> bool:
+        return bool(self.tool_names or self.server_tool_types)
+
+    @property
+    def images(self) -> bool:
+        """An image block anywhere in the messages, also nested in `tool_result` content."""
+        if self._images is None:
+            found = False
+            messages = self.request.get("messages")
+            if isinstance(messages, list):
+                for message in messages:
+                    content = message.get("content") if isinstance(message, dict) else None
+                    if isinstance(content, list) and _has_image(content):
+                        found = True
+                        break
+            self._images = found
+        return self._images
+
+    def summary(self, *, tokens: bool = True) -> dict[str, Any]:
+        """Every feature as plain JSON (for `explain` and logs); `tokens=False` skips the costly one."""
+        out: dict[str, Any] = {}
+        if tokens or self.tokens_computed:
+            out["tokens"] = self.tokens
+        out.update(
+            model=self.model,
+            thinking=self.thinking,
+            stream=self.stream,
+            tools=list(self.tool_names),
+            server_tools=list(self.server_tool_types),
+            images=self.images,
+        )
+        return out

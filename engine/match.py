@@ -1,0 +1,326 @@
+"""Compiled rule conditions: one small predicate per `when` operator.
+
+Everything costly (globs, regexes, JMESPath) is compiled once by `engine.rules`; `matches` only
+evaluates. `explain` evaluates the same way (same short-circuits, so it never computes a feature
+`matches` would not) and says why, e.g. "tokens 71234 > 60000" or "model 'x' does not contain 'haiku'".
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from jmespath.exceptions import JMESPathError
+from jmespath.parser import ParsedResult
+
+from engine.features import Features
+from engine.snapshot import Condition, MatchContext, ResolvedModel
+
+
+class RuleContext:
+    """The MatchContext of one decision: routing sees route/target None, rewrite rules see them set."""
+
+    __slots__ = ("_jmespath_data", "features", "headers", "request", "route", "target")
+
+    def __init__(
+        self,
+        request: Mapping[str, Any],
+        headers: Mapping[str, str],
+        features: Features,
+        route: str | None = None,
+        target: ResolvedModel | None = None,
+    ) -> None:
+        self.request = request
+        self.headers = headers
+        self.features = features
+        self.route = route
+        self.target = target
+        self._jmespath_data: dict[str, Any] | None = None
+
+    def jmespath_data(self) -> dict[str, Any]:
+        """The request plus the pseudo-field `headers` (a shallow top-level copy, made once)."""
+        if self._jmespath_data is None:
+            data = dict(self.request)
+            data["headers"] = dict(self.headers)
+            self._jmespath_data = data
+        return self._jmespath_data
+
+
+def jmespath_data(ctx: MatchContext) -> dict[str, Any]:
+    if isinstance(ctx, RuleContext):
+        return ctx.jmespath_data()
+    data = dict(ctx.request)
+    data["headers"] = dict(ctx.headers)
+    return data
+
+
+def search(expr: ParsedResult, data: Any) -> tuple[Any, str | None]:
+    """Evaluate; a type error or any JMESPath failure is (None, reason), never an exception."""
+    try:
+        return expr.search(data), None
+    except (JMESPathError, RecursionError, ValueError, TypeError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+# --- strings -----------------------------------------------------------------------------------------
+
+StringOp = Literal["equals", "glob", "regex", "contains"]
+
+
+@dataclass(frozen=True, slots=True)
+class StringMatcher:
+    """`equals` / `glob` / `regex` / `contains` on one string. `test` is precompiled by engine.rules."""
+
+    op: StringOp
+    pattern: str
+    test: Callable[[str], bool] = field(repr=False, compare=False)
+
+    def describe(self, value: str, ok: bool) -> str:
+        verb = {"equals": "equal", "glob": "match glob", "regex": "match regex", "contains": "contain"}[self.op]
+        if ok:
+            verb = {"equals": "equals", "glob": "matches glob", "regex": "matches regex", "contains": "contains"}[
+                self.op
+            ]
+            return f"{value!r} {verb} {self.pattern!r}"
+        return f"{value!r} does not {verb} {self.pattern!r}"
+
+
+# --- leaves ------------------------------------------------------------------------------------------
+
+_COMPARE: dict[str, Callable[[int, int], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TokensCompare:
+    op: str
+    limit: int
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return _COMPARE[self.op](ctx.features.tokens, self.limit)
+
+    def explain(self, ctx: MatchContext) -> str:
+        tokens = ctx.features.tokens
+        ok = _COMPARE[self.op](tokens, self.limit)
+        return f"tokens {tokens} {self.op} {self.limit}" if ok else f"tokens {tokens} is not {self.op} {self.limit}"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMatch:
+    """`model` (what the client sent)."""
+
+    matcher: StringMatcher
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return self.matcher.test(ctx.features.model)
+
+    def explain(self, ctx: MatchContext) -> str:
+        model: str = ctx.features.model
+        return "model " + self.matcher.describe(model, self.matcher.test(model))
+
+
+@dataclass(frozen=True, slots=True)
+class FlagIs:
+    """`thinking`, `tools`, `images`: a boolean feature equals the configured value."""
+
+    feature: Literal["thinking", "tools", "images"]
+    expected: bool
+
+    def _value(self, ctx: MatchContext) -> bool:
+        features = ctx.features
+        if self.feature == "tools":
+            return bool(features.has_tools)
+        return bool(getattr(features, self.feature))
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return self._value(ctx) == self.expected
+
+    def explain(self, ctx: MatchContext) -> str:
+        value = self._value(ctx)
+        return f"{self.feature} is {str(value).lower()} (wanted {str(self.expected).lower()})"
+
+
+@dataclass(frozen=True, slots=True)
+class AnyNameMatches:
+    """`tool` (client tool names) or `server_tool` (server tool types) against a compiled glob."""
+
+    feature: Literal["tool", "server_tool"]
+    matcher: StringMatcher
+
+    def _names(self, ctx: MatchContext) -> tuple[str, ...]:
+        features = ctx.features
+        names: tuple[str, ...] = features.tool_names if self.feature == "tool" else features.server_tool_types
+        return names
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return any(self.matcher.test(name) for name in self._names(ctx))
+
+    def explain(self, ctx: MatchContext) -> str:
+        names = self._names(ctx)
+        label = "tool" if self.feature == "tool" else "server tool"
+        for name in names:
+            if self.matcher.test(name):
+                return f"{label} {name!r} matches {self.matcher.pattern!r}"
+        return f"no {label} matches {self.matcher.pattern!r} (have {', '.join(names) or 'none'})"
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    name: str  # lower-case
+    matcher: StringMatcher | None  # None: test presence
+    present: bool = True
+
+    def matches(self, ctx: MatchContext) -> bool:
+        value = ctx.headers.get(self.name)
+        if self.matcher is None:
+            return (value is not None) == self.present
+        return value is not None and self.matcher.test(value)
+
+    def explain(self, ctx: MatchContext) -> str:
+        value = ctx.headers.get(self.name)
+        if self.matcher is None:
+            state = "present" if value is not None else "absent"
+            return f"header {self.name} is {state} (wanted {'present' if self.present else 'absent'})"
+        if value is None:
+            return f"header {self.name} is absent"
+        return f"header {self.name} " + self.matcher.describe(value, self.matcher.test(value))
+
+
+@dataclass(frozen=True, slots=True)
+class JmesPathTrue:
+    source: str
+    expr: ParsedResult = field(repr=False)
+
+    def matches(self, ctx: MatchContext) -> bool:
+        value, _ = search(self.expr, jmespath_data(ctx))
+        return _truthy(value)
+
+    def explain(self, ctx: MatchContext) -> str:
+        value, error = search(self.expr, jmespath_data(ctx))
+        if error is not None:
+            return f"jmespath {self.source!r} failed ({error}): no match"
+        shown = repr(value)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return f"jmespath {self.source!r} is {'truthy' if _truthy(value) else 'falsy'} ({shown})"
+
+
+def _truthy(value: Any) -> bool:
+    # JMESPath truthiness: false, null, "", [], {} are false; 0 is true.
+    if value is None or value is False:
+        return False
+    if isinstance(value, str | list | dict):
+        return len(value) > 0
+    return True
+
+
+# --- rewrite-only: the chosen target ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TargetField:
+    """`route`, `target`, `provider`, `format`, `upstream_model`: facts of the chosen target."""
+
+    field: Literal["route", "target", "provider", "format", "upstream_model"]
+    matcher: StringMatcher
+
+    def _value(self, ctx: MatchContext) -> str | None:
+        if self.field == "route":
+            return ctx.route
+        target = ctx.target
+        if target is None:
+            return None
+        if self.field == "target":
+            return target.alias
+        if self.field == "provider":
+            return target.provider.name
+        if self.field == "format":
+            return target.provider.format
+        # upstream_model None means the client's model name is sent unchanged
+        return target.upstream_model if target.upstream_model is not None else ctx.features.model
+
+    def matches(self, ctx: MatchContext) -> bool:
+        value = self._value(ctx)
+        return value is not None and self.matcher.test(value)
+
+    def explain(self, ctx: MatchContext) -> str:
+        value = self._value(ctx)
+        if value is None:
+            return f"{self.field} is not set"
+        return f"{self.field} " + self.matcher.describe(value, self.matcher.test(value))
+
+
+# --- combinators ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """`all`, and the implicit AND of the keys of one `when` object. Empty: always true."""
+
+    parts: tuple[Condition, ...]
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return all(part.matches(ctx) for part in self.parts)
+
+    def explain(self, ctx: MatchContext) -> str:
+        if not self.parts:
+            return "always"
+        reasons: list[str] = []
+        for part in self.parts:
+            reasons.append(part.explain(ctx))
+            if not part.matches(ctx):
+                return " and ".join(reasons) if len(reasons) == 1 else "(" + " and ".join(reasons) + ")"
+        return reasons[0] if len(reasons) == 1 else "(" + " and ".join(reasons) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    parts: tuple[Condition, ...]
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return any(part.matches(ctx) for part in self.parts)
+
+    def explain(self, ctx: MatchContext) -> str:
+        if not self.parts:
+            return "any of nothing: never"
+        reasons: list[str] = []
+        for part in self.parts:
+            if part.matches(ctx):
+                return part.explain(ctx)
+            reasons.append(part.explain(ctx))
+        return "none of (" + "; ".join(reasons) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    part: Condition
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return not self.part.matches(ctx)
+
+    def explain(self, ctx: MatchContext) -> str:
+        return f"not ({self.part.explain(ctx)})"
+
+
+__all__ = [
+    "AllOf",
+    "AnyNameMatches",
+    "AnyOf",
+    "FlagIs",
+    "HeaderMatch",
+    "JmesPathTrue",
+    "ModelMatch",
+    "Not",
+    "RuleContext",
+    "StringMatcher",
+    "TargetField",
+    "TokensCompare",
+    "search",
+]
