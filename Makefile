@@ -37,8 +37,11 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
 $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm to install the Claude Code CLI" >&2; exit 1; }
 	mkdir -p $(CLAUDE_DIR)
-	npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	# engines says node>=22, but since 2.1.113 the package only wraps a native binary that runs on Node 20 too
+	npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error --engine-strict=false \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
 	# the postinstall links the native binary; run it again in case install scripts were skipped
 	test -x $(CLAUDE_DIR)/node_modules/.bin/claude || node $(CLAUDE_DIR)/node_modules/@anthropic-ai/claude-code/install.cjs
 	$(CLAUDE_DIR)/node_modules/.bin/claude --version
