@@ -53,6 +53,15 @@ class Profile:
     reject_fields: tuple[str, ...] = ()
     # Split inline <think>...</think> in content into a thinking block.
     split_think_tags: bool = False
+    # Reasoning effort levels the upstream accepts, lowest first; a requested level is clipped to the
+    # highest accepted one not above it (Anthropic order: minimal < low < medium < high < xhigh < max).
+    reasoning_efforts: tuple[str, ...] = ("low", "medium", "high")
+    # Sent on an assistant tool-call message that has no reasoning to echo (DeepSeek V4 rejects "").
+    reasoning_echo_placeholder: str | None = None
+    # JSON Schema keywords removed from tool parameters (never inside a `properties` map).
+    schema_drop_keywords: tuple[str, ...] = ("$schema",)
+    send_top_k: bool = False  # Anthropic `top_k` understood (vLLM, llama.cpp, OpenRouter)
+    max_stop_sequences: int | None = None  # OpenAI accepts at most 4 `stop` entries
 
 
 _ANTHROPIC = Profile(
@@ -72,7 +81,13 @@ _ANTHROPIC_COMPATIBLE = Profile(
     drop_tool_fields=("defer_loading", "strict", "eager_input_streaming", "input_examples"),
 )
 
-_OPENAI = Profile(name="openai", format="openai", max_tokens_field="max_completion_tokens", system_role="developer")
+_OPENAI = Profile(
+    name="openai",
+    format="openai",
+    max_tokens_field="max_completion_tokens",
+    system_role="developer",
+    max_stop_sequences=4,
+)
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     p.name: p
@@ -80,7 +95,13 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         _ANTHROPIC,
         _ANTHROPIC_COMPATIBLE,
         _OPENAI,
-        replace(_OPENAI, name="openai-compatible", max_tokens_field="max_tokens", system_role="system"),
+        replace(
+            _OPENAI,
+            name="openai-compatible",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            max_stop_sequences=None,
+        ),
         replace(
             _OPENAI,
             name="openrouter",
@@ -88,7 +109,10 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             system_role="system",
             reasoning_request="reasoning",
             reasoning_response_fields=("reasoning", "reasoning_content"),
-            reasoning_echo_field="reasoning",
+            reasoning_echo_field="reasoning_details",
+            reasoning_efforts=("minimal", "low", "medium", "high", "xhigh"),
+            send_top_k=True,
+            max_stop_sequences=None,
         ),
         replace(
             _OPENAI,
@@ -98,7 +122,10 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             reasoning_request="thinking",
             reasoning_response_fields=("reasoning_content",),
             reasoning_echo_field="reasoning_content",
+            reasoning_echo_placeholder=" ",
+            reasoning_efforts=("low", "medium", "high", "xhigh", "max"),
             send_parallel_tool_calls=False,
+            max_stop_sequences=None,
         ),
         replace(
             _OPENAI,
@@ -109,14 +136,24 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             reasoning_response_fields=("reasoning",),
             send_user=False,
             reject_fields=("logprobs", "logit_bias", "top_logprobs"),
+            max_stop_sequences=None,
         ),
-        replace(_OPENAI, name="ollama", max_tokens_field="max_tokens", system_role="system", send_user=False),
+        replace(
+            _OPENAI,
+            name="ollama",
+            max_tokens_field="max_tokens",
+            system_role="system",
+            send_user=False,
+            max_stop_sequences=None,
+        ),
         replace(
             _OPENAI,
             name="vllm",
             max_tokens_field="max_tokens",
             system_role="system",
             reasoning_response_fields=("reasoning", "reasoning_content"),
+            send_top_k=True,
+            max_stop_sequences=None,
         ),
         replace(
             _OPENAI,
@@ -125,6 +162,8 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             system_role="system",
             reasoning_response_fields=("reasoning_content",),
             split_think_tags=True,
+            send_top_k=True,
+            max_stop_sequences=None,
         ),
     )
 }
