@@ -1,0 +1,122 @@
+"""`create_app(settings, loaded)`: the Sanic application, its listeners and its one error renderer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import HTTPResponse
+
+from server.errors import JSON, error_body, new_request_id
+from server.handlers import mount
+from server.holder import SnapshotHolder
+from server.logging_setup import log_event
+from server.reload import watch_and_reload
+from server.settings import ServeSettings
+from server.state import ServerState, route_headers
+from server.upstream import create_client
+
+log = logging.getLogger("cc_proxy")
+
+# Sanic answers its own 503 when a handler is silent this long: keep it above every upstream deadline.
+RESPONSE_TIMEOUT_MARGIN = 60.0
+GRACEFUL_SHUTDOWN_TIMEOUT = 15.0
+
+
+class AnthropicErrorHandler(ErrorHandler):
+    """Sanic's own errors (413 before the handler, 404 route, 405) as Anthropic error bodies."""
+
+    def default(self, request: Request, exception: Exception) -> HTTPResponse:
+        status = exception.status_code if isinstance(exception, SanicException) else 500
+        if status == 404:
+            message = f"not found: {request.method} {request.path[:200]}"
+        elif status == 413:
+            message = "request body too large"
+        elif status == 405:
+            message = f"method {request.method} not allowed on {request.path[:200]}"
+        elif isinstance(exception, SanicException) and status < 500:
+            message = str(exception)[:300]
+        else:
+            status, message = 500, "internal proxy error"
+            log_event(log, logging.ERROR, "unhandled_error", exception=type(exception).__name__)
+        state: ServerState | None = getattr(request.app.ctx, "state", None)
+        request_id = new_request_id()
+        headers = (
+            route_headers(state.holder.current, None, request_id) if state is not None else {"request-id": request_id}
+        )
+        return HTTPResponse(error_body(status, message), status=status, headers=headers, content_type=JSON)
+
+
+def create_app(
+    settings: ServeSettings,
+    holder: SnapshotHolder,
+    *,
+    load: Callable[[str | None], Any] | None = None,
+    on_ready: Callable[[Sanic[Any, Any]], None] | None = None,
+    estimator: Any = None,
+) -> Sanic[Any, Any]:
+    """Build the app around `holder` (already holding the first snapshot). `load` reloads from disk (None:
+    no hot reload); `on_ready` runs once the server listens (the serve command prints the URL there)."""
+    snapshot = holder.current
+    server = snapshot.server
+    app = Sanic(f"cc_proxy_{secrets.token_hex(4)}", error_handler=AnthropicErrorHandler(), dumps=_dumps)
+    app.config.ACCESS_LOG = False
+    app.config.MOTD = False
+    app.config.NOISY_EXCEPTIONS = False
+    app.config.AUTO_RELOAD = False
+    app.config.REQUEST_MAX_SIZE = server.max_body
+    app.config.RESPONSE_TIMEOUT = int(
+        max(server.first_byte_timeout, server.first_byte_timeout_nonstream, server.idle_timeout)
+        + RESPONSE_TIMEOUT_MARGIN
+    )
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
+    app.ctx.state = ServerState(holder=holder, estimator=estimator, upstream_transport=settings.upstream_transport)
+    app.ctx.stop_reload = None
+    mount(app, server.mount_prefix)
+
+    @app.before_server_start
+    async def _start(app: Sanic[Any, Any], _: Any) -> None:
+        state: ServerState = app.ctx.state
+        state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
+        if state.estimator is None:
+            from server.tokens import build_estimator
+
+            state.estimator = build_estimator()
+        if load is not None and settings.watch:
+            stop = asyncio.Event()
+            app.ctx.stop_reload = stop
+            app.add_task(
+                watch_and_reload(holder, settings.config_path, load, stop, debounce_ms=settings.reload_debounce_ms),
+                name="cc_proxy_reload",
+            )
+
+    @app.after_server_start
+    async def _ready(app: Sanic[Any, Any], _: Any) -> None:
+        if on_ready is not None:
+            on_ready(app)
+
+    @app.before_server_stop
+    async def _stopping(app: Sanic[Any, Any], _: Any) -> None:
+        stop: asyncio.Event | None = app.ctx.stop_reload
+        if stop is not None:
+            stop.set()
+
+    @app.after_server_stop
+    async def _stop(app: Sanic[Any, Any], _: Any) -> None:
+        state: ServerState = app.ctx.state
+        if state.client is not None:
+            await state.client.aclose()
+            state.client = None
+
+    return app
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,106 @@
+"""`cc-proxy serve`: load the config (exit 1 on problems), refuse unsafe binds, run the Sanic server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_CONFIG = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="cc-proxy.json (default: $CC_PROXY_CONFIG, ./cc-proxy.json, "
+        "~/.config/cc-proxy/cc-proxy.json, else the built-in Anthropic pass-through)",
+    )
+    parser.add_argument("--host", help="listen address (overrides server.host)")
+    parser.add_argument("--port", type=int, help="listen port (overrides server.port; 0 = any free port)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1: one process)")
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow a non-loopback host without server.auth_token (anyone reaching it uses your keys)",
+    )
+    parser.add_argument(
+        "--upstream-transport",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp",
+        help="HTTP client pool for upstream calls (default aiohttp: measured faster)",
+    )
+    parser.add_argument("--no-watch", action="store_true", help="do not hot-reload the config and rule files")
+
+
+def run(args: argparse.Namespace) -> int:
+    import socket
+
+    from engine.errors import ConfigError
+    from server.app import create_app
+    from server.config_files import load_from_disk, locate_config
+    from server.holder import SnapshotHolder
+    from server.logging_setup import setup_logging
+    from server.settings import ServeSettings, is_loopback
+
+    setup_logging()
+    config_path = locate_config(args.config)
+    try:
+        loaded = load_from_disk(config_path)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem.render(), file=sys.stderr)
+        print(f"cc-proxy: not started: {config_path or 'built-in default'} has problems", file=sys.stderr)
+        return EXIT_CONFIG
+    snapshot = loaded.snapshot
+    settings = ServeSettings(
+        config_path=config_path,
+        host=args.host,
+        port=args.port,
+        workers=max(1, args.workers),
+        allow_insecure_bind=args.insecure_no_auth,
+        upstream_transport=args.upstream_transport,
+        watch=not args.no_watch,
+    )
+    host, port = settings.bind(snapshot)
+    if not is_loopback(host) and not snapshot.server.auth_token and not settings.allow_insecure_bind:
+        print(
+            f"cc-proxy: refusing to listen on {host}: a non-loopback address needs server.auth_token "
+            "(clients then send it as x-api-key or Bearer); --insecure-no-auth overrides",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    for warning in snapshot.warnings:
+        print(warning.render(), file=sys.stderr)
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        print(f"cc-proxy: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
+    sock.listen(1024)
+    bound_port = sock.getsockname()[1]
+    url_host = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
+    url = f"http://{url_host}:{bound_port}"
+    prefix = "/" + snapshot.server.mount_prefix.strip("/") if snapshot.server.mount_prefix.strip("/") else ""
+
+    def announce(_app: object) -> None:
+        print(f"cc-proxy: config {snapshot.config_file or 'built-in default'} (version {snapshot.version})")
+        for rule_file in snapshot.rule_files:
+            print(f"cc-proxy: rules {rule_file}")
+        print(f"cc-proxy listening on {url}")
+        print(f"export ANTHROPIC_BASE_URL={url}{prefix}", flush=True)
+
+    holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
+    app = create_app(settings, holder, load=load_from_disk, on_ready=announce)
+    if settings.workers > 1:
+        from sanic import Sanic
+
+        Sanic.start_method = "fork"  # workers inherit the loaded app instead of re-importing a module
+        app.prepare(sock=sock, workers=settings.workers, access_log=False, motd=False)
+        Sanic.serve(primary=app)
+    else:
+        app.run(sock=sock, single_process=True, access_log=False, motd=False)
+    return 0

@@ -1,0 +1,57 @@
+"""Which credential an upstream request carries. The only place a provider key meets a header.
+
+The client's own key reaches a provider only when that provider's api_key is "forward"; otherwise the
+provider's configured key replaces it. Values never leave this module except inside request headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from engine.errors import ProxyError
+from engine.snapshot import ResolvedProvider
+
+# Anthropic itself takes `x-api-key`; the Anthropic-format endpoints of DeepSeek, Kimi, GLM and MiniMax
+# document `authorization: Bearer` (ANTHROPIC_AUTH_TOKEN); OpenAI-format providers take Bearer.
+_X_API_KEY_PROFILES = frozenset({"anthropic"})
+
+
+def uses_x_api_key(provider: ResolvedProvider) -> bool:
+    return provider.format == "anthropic" and (
+        provider.profile.name in _X_API_KEY_PROFILES or "api.anthropic.com" in provider.base_url
+    )
+
+
+def credential_headers(
+    provider: ResolvedProvider, client_headers: Mapping[str, str], proxy_token: str | None
+) -> dict[str, str]:
+    """Headers that authenticate the proxy to `provider`; raises ProxyError when none is configured."""
+    key = provider.api_key
+    if key.kind == "none":
+        return {}
+    if key.kind == "forward":
+        return _forwarded(client_headers, proxy_token)
+    if not key.value:
+        where = f"environment variable {key.env_name} is not set" if key.env_name else "no api_key configured"
+        raise ProxyError(
+            500,
+            f"provider {provider.name!r} has no API key ({where}); set it or route elsewhere",
+            should_retry=False,
+        )
+    if uses_x_api_key(provider):
+        return {"x-api-key": key.value}
+    return {"authorization": f"Bearer {key.value}"}
+
+
+def _forwarded(client_headers: Mapping[str, str], proxy_token: str | None) -> dict[str, str]:
+    """The client's own key, as it was sent, except a value that is the proxy's own token."""
+    out: dict[str, str] = {}
+    api_key = client_headers.get("x-api-key")
+    if api_key and api_key != proxy_token:
+        out["x-api-key"] = api_key
+    authorization = client_headers.get("authorization")
+    if authorization:
+        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+        if not (proxy_token and bearer == proxy_token):
+            out["authorization"] = authorization
+    return out

@@ -1,0 +1,300 @@
+"""One client request against its targets: attempts, retries, fallbacks and the first-chunk gate.
+
+Everything here happens before the client has seen a byte, so any failure can still become a retry, a
+fallback or a proper HTTP error. The result is either `Committed` (a 2xx answer whose first event or
+whole body is in hand) or `Failed` (an Anthropic error body and its status, ready to send).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from engine.decide import Decision, retarget
+from engine.errors import ProxyError
+from engine.snapshot import ServerSettings, Snapshot
+from engine.wire.sse import SSEDecoder
+from engine.wire.types import TranslationContext
+from server.credentials import credential_headers
+from server.errors import STATUS_BY_ERROR_TYPE, error_body
+from server.retry import RetryBudget, backoff, retry_delay
+from server.upstream import forwarded_response_headers, open_response
+from server.wire_registry import StreamAdapter, WireAdapter, wire_for
+
+MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
+MAX_RESPONSE_BODY = 64 * 1024 * 1024  # non-stream answers; larger is a 502, memory stays bounded
+SNIPPET = 200
+CONNECT_RETRY_CAP = 0.2  # seconds: a refused connection fails fast, so the client hears within ~1 s
+
+
+@dataclass(slots=True)
+class Committed:
+    decision: Decision
+    response: httpx.Response  # open: the caller closes it
+    adapter: StreamAdapter | None  # None for a non-stream answer
+    held: bytes  # stream: translated bytes read so far (the first event); non-stream: the whole answer
+    chunks: AsyncIterator[bytes] | None
+    headers: dict[str, str]  # upstream headers worth forwarding
+    attempts: int
+
+
+@dataclass(slots=True)
+class Failed:
+    decision: Decision
+    status: int
+    body: bytes  # an Anthropic error body
+    headers: dict[str, str] = field(default_factory=dict)
+    retry_in: float | None = None  # seconds before the same target may be retried; None: do not
+    failover: bool = True  # False for caller errors: a fallback would fail the same way
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class Exchange:
+    snapshot: Snapshot
+    client: httpx.AsyncClient
+    client_headers: Mapping[str, str]
+    stream: bool
+    budget: RetryBudget
+    attempts: int = 0
+
+
+def new_id(prefix: str) -> str:
+    return prefix + "01" + secrets.token_hex(11)
+
+
+def translation_context(snapshot: Snapshot, decision: Decision) -> TranslationContext:
+    target = decision.target
+    requested = decision.requested_model
+    upstream_name = target.upstream_model or requested
+    stop = decision.request.get("stop_sequences")
+    return TranslationContext(
+        requested_model=requested,
+        target=target,
+        response_model=requested if snapshot.server.response_model == "requested" else upstream_name,
+        new_id=new_id,
+        # Only translated upstreams may omit usage; the estimate is costly, so Anthropic targets skip it.
+        input_tokens_estimate=decision.features.tokens if target.provider.format != "anthropic" else 0,
+        stop_sequences=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
+    )
+
+
+async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
+    """Try the target, then its fallbacks in order; return the first success or the last failure."""
+    current = decision
+    while True:
+        result = await _try_target(ex, current)
+        if isinstance(result, Committed) or not result.failover or not current.fallbacks:
+            return result
+        current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
+
+
+async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
+    settings = ex.snapshot.server
+    target = decision.target
+    try:
+        credentials = credential_headers(target.provider, ex.client_headers, settings.auth_token)
+        wire = wire_for(target.provider.format)
+    except ProxyError as err:
+        return _proxy_failure(decision, err)
+    except LookupError as err:
+        return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
+    upstream_request = wire.build_request(target, decision.request, ex.client_headers)
+    ctx = translation_context(ex.snapshot, decision)
+    attempt = 0
+    while True:
+        ex.attempts += 1
+        result = await _attempt(ex, decision, wire, upstream_request, credentials, ctx, attempt)
+        if isinstance(result, Committed):
+            return result
+        result.attempts = ex.attempts
+        if result.retry_in is None or attempt >= settings.retry_attempts or not ex.budget.allows():
+            return result
+        ex.budget.retrying += 1
+        try:
+            await asyncio.sleep(result.retry_in)
+        finally:
+            ex.budget.retrying -= 1
+        attempt += 1
+
+
+async def _attempt(
+    ex: Exchange,
+    decision: Decision,
+    wire: WireAdapter,
+    upstream_request: Any,
+    credentials: Mapping[str, str],
+    ctx: TranslationContext,
+    attempt: int,
+) -> Committed | Failed:
+    settings = ex.snapshot.server
+    provider = decision.target.provider
+    deadline = settings.first_byte_timeout if ex.stream else settings.first_byte_timeout_nonstream
+    response: httpx.Response | None = None
+    committed = False
+    try:
+        async with asyncio.timeout(deadline):
+            response = await open_response(
+                ex.client, provider, upstream_request, credentials, connect_timeout=settings.connect_timeout
+            )
+            forwarded = forwarded_response_headers(response.headers)
+            content_type = response.headers.get("content-type", "")
+            if response.status_code >= 300:
+                body = await _read_capped(response, MAX_ERROR_BODY)
+                return _status_failure(
+                    decision, wire, response.status_code, body, content_type, forwarded, attempt, settings
+                )
+            if ex.stream:
+                if not content_type.startswith("text/event-stream"):
+                    body = await _read_capped(response, MAX_ERROR_BODY)
+                    return _unexpected(decision, provider.name, response.status_code, content_type, body)
+                adapter = wire.stream(ctx)
+                chunks = response.aiter_bytes().__aiter__()
+                gate = await _first_event(chunks, adapter)
+                if isinstance(gate, Failed):
+                    gate.decision = decision
+                    if gate.retry_in is not None:  # an in-band error first: like that error's status
+                        gate.retry_in = retry_delay(gate.status, forwarded, attempt, settings)
+                    return gate
+                committed = True
+                return Committed(decision, response, adapter, gate, chunks, forwarded, ex.attempts)
+            if not content_type.startswith("application/json"):
+                body = await _read_capped(response, MAX_ERROR_BODY)
+                return _unexpected(decision, provider.name, response.status_code, content_type, body)
+            raw = await _read_capped(response, MAX_RESPONSE_BODY + 1)
+            if len(raw) > MAX_RESPONSE_BODY:
+                return _failure(decision, 502, f"upstream {provider.name} answer exceeds {MAX_RESPONSE_BODY} bytes")
+            try:
+                translated = wire.translate_response(raw, ctx)
+            except (ValueError, TypeError, KeyError) as exc:
+                return _failure(
+                    decision,
+                    502,
+                    f"upstream {provider.name} sent an answer the proxy cannot read: {type(exc).__name__}",
+                )
+            committed = True
+            return Committed(decision, response, None, translated, None, forwarded, ex.attempts)
+    except TimeoutError:
+        return _failure(
+            decision, 504, f"upstream {provider.name} sent no response within {deadline:g} s", retry_in=None
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        host = httpx.URL(provider.base_url).host
+        why = "TLS verification failed" if "CERTIFICATE" in str(exc).upper() else "connection failed"
+        # Nothing was sent, so a quick retry is safe; TLS failures are never retried (reliability U9).
+        retry = min(backoff(attempt, settings), CONNECT_RETRY_CAP) if why == "connection failed" else None
+        return _failure(decision, 502, f"could not connect to upstream {provider.name} ({host}): {why}", retry_in=retry)
+    except httpx.PoolTimeout:
+        return _failure(decision, 529, "proxy overloaded: no upstream connection free", retry_in=None)
+    except httpx.TransportError as exc:
+        return _failure(
+            decision,
+            502,
+            f"upstream {provider.name} connection failed: {type(exc).__name__}",
+            retry_in=backoff(attempt, settings),
+        )
+    finally:
+        if response is not None and not committed:
+            await response.aclose()
+
+
+async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter) -> bytes | Failed:
+    """First-chunk gate: hold translated bytes until one whole event is out. An `error` event first
+    means nothing was generated: report it with its status instead of a 200 stream (reliability U13)."""
+    gate = SSEDecoder()
+    held: list[bytes] = []
+    try:
+        async for chunk in chunks:
+            out = adapter.feed(chunk)
+            if not out:
+                continue
+            held.append(out)
+            events = gate.feed(out)
+            if events:
+                first = events[0]
+                if first.event == "error":
+                    return _in_band_failure(first.data)
+                return b"".join(held)
+        tail = adapter.finish()
+    except (ValueError, TypeError, KeyError) as exc:  # a broken first event (SSE too large, bad JSON)
+        return Failed(_NO_DECISION, 502, error_body(502, f"upstream stream unreadable: {type(exc).__name__}"))
+    if tail:
+        held.append(tail)
+        events = gate.feed(tail)
+        if events and events[0].event == "error":
+            return _in_band_failure(events[0].data)
+    return Failed(
+        _NO_DECISION, 502, error_body(502, "upstream closed the stream before sending an event"), retry_in=0.0
+    )
+
+
+def _in_band_failure(data: str) -> Failed:
+    try:
+        payload = orjson.loads(data)
+        error = payload.get("error") if isinstance(payload, dict) else None
+    except orjson.JSONDecodeError:
+        error = None
+    if not isinstance(error, dict):
+        error = {"type": "api_error", "message": "upstream stream started with an unreadable error event"}
+    status = STATUS_BY_ERROR_TYPE.get(str(error.get("type")), 500)
+    body = orjson.dumps({"type": "error", "error": error})
+    return Failed(_NO_DECISION, status, body, retry_in=0.0, failover=status >= 429 or status == 408)
+
+
+def _status_failure(
+    decision: Decision,
+    wire: WireAdapter,
+    status: int,
+    body: bytes,
+    content_type: str,
+    forwarded: dict[str, str],
+    attempt: int,
+    settings: ServerSettings,
+) -> Failed:
+    out_status, out_body = wire.error(status, body, content_type)
+    caller_error = 400 <= out_status < 500 and out_status not in (408, 429)
+    return Failed(
+        decision,
+        out_status,
+        out_body,
+        forwarded,
+        retry_in=retry_delay(status, forwarded, attempt, settings),
+        failover=not caller_error,
+    )
+
+
+def _unexpected(decision: Decision, provider: str, status: int, content_type: str, body: bytes) -> Failed:
+    snippet = body[:SNIPPET].decode("utf-8", "replace")
+    message = f"upstream {provider} answered {status} with {content_type or 'no content type'}: {snippet!r}"
+    return _failure(decision, 502, message)
+
+
+def _failure(decision: Decision, status: int, message: str, retry_in: float | None = None) -> Failed:
+    return Failed(decision, status, error_body(status, message), retry_in=retry_in)
+
+
+def _proxy_failure(decision: Decision, err: ProxyError) -> Failed:
+    headers = dict(err.headers)
+    if err.should_retry is not None:
+        headers["x-should-retry"] = "true" if err.should_retry else "false"
+    return Failed(decision, err.status, orjson.dumps(err.body()), headers)
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(parts)
+
+
+_NO_DECISION: Any = None  # placeholder until the caller sets the decision on a gate failure

@@ -1,0 +1,145 @@
+"""The small endpoints: count_tokens, models, health, root; and the table that mounts every route."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+
+from engine.decide import Decision, decide
+from engine.errors import ProxyError
+from engine.snapshot import Snapshot
+from server.credentials import credential_headers
+from server.errors import JSON, error_response, new_request_id
+from server.handlers_messages import client_headers, messages
+from server.request_body import check_messages_request, parse_json_object
+from server.state import get_state, route_headers
+from server.upstream import forwarded_response_headers, open_response
+
+log = logging.getLogger("cc_proxy")
+
+MODEL_CREATED_AT = "2025-01-01T00:00:00Z"  # aliases have no creation date; a fixed one keeps answers stable
+
+
+async def count_tokens(request: Request) -> HTTPResponse:
+    state = get_state(request)
+    snapshot = state.holder.current
+    request_id = new_request_id()
+    decision: Decision | None = None
+    try:
+        from server.handlers_messages import admit
+
+        admit(request, snapshot, state)
+        body = parse_json_object(request.body)
+        check_messages_request(body)
+        headers = client_headers(request)
+        decision = decide(snapshot, body, headers, state.estimator)
+        out_headers = route_headers(snapshot, decision, request_id)
+        if snapshot.server.count_tokens == "upstream" and decision.target.provider.format == "anthropic":
+            return await _upstream_count(snapshot, decision, headers, out_headers, state.http())
+        tokens = decision.features.tokens
+        return HTTPResponse(orjson.dumps({"input_tokens": tokens}), headers=out_headers, content_type=JSON)
+    except ProxyError as err:
+        return error_response(err, route_headers(snapshot, decision, request_id))
+
+
+async def _upstream_count(
+    snapshot: Snapshot, decision: Decision, headers: dict[str, str], out_headers: dict[str, str], client: Any
+) -> HTTPResponse:
+    """The Anthropic-format target's own count endpoint: its answer (or error) passed through."""
+    import httpx
+    from engine.wire.anthropic import build_count_tokens_request
+
+    target = decision.target
+    credentials = credential_headers(target.provider, headers, snapshot.server.auth_token)
+    upstream_request = build_count_tokens_request(target, decision.request, headers)
+    try:
+        response = await open_response(
+            client, target.provider, upstream_request, credentials, connect_timeout=snapshot.server.connect_timeout
+        )
+    except httpx.HTTPError as exc:
+        raise ProxyError(502, f"upstream {target.provider.name} count_tokens failed: {type(exc).__name__}") from None
+    try:
+        body = await response.aread()
+    finally:
+        await response.aclose()
+    out_headers.update(forwarded_response_headers(response.headers))
+    content_type = response.headers.get("content-type", JSON)
+    return HTTPResponse(body, status=response.status_code, headers=out_headers, content_type=content_type)
+
+
+def servable_aliases(snapshot: Snapshot) -> list[str]:
+    """Model aliases a request can name and be served by: configured, and with a usable key."""
+    return [alias for alias, model in snapshot.models.items() if model.provider.api_key.configured]
+
+
+async def models(request: Request) -> HTTPResponse:
+    state = get_state(request)
+    snapshot = state.holder.current
+    request_id = new_request_id()
+    headers = route_headers(snapshot, None, request_id)
+    if not _authorized(request, snapshot):
+        return error_response(_unauthorized(), headers)
+    data = [
+        {"type": "model", "id": alias, "display_name": alias, "created_at": MODEL_CREATED_AT}
+        for alias in servable_aliases(snapshot)
+    ]
+    page = {
+        "data": data,
+        "has_more": False,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }
+    return HTTPResponse(orjson.dumps(page), headers=headers, content_type=JSON)
+
+
+async def health(request: Request) -> HTTPResponse:
+    state = get_state(request)
+    holder = state.holder
+    snapshot = holder.current
+    error = holder.last_error
+    body: dict[str, Any] = {
+        "status": "ok",
+        "config_version": snapshot.version,
+        "config_file": snapshot.config_file,
+        "rule_files": list(snapshot.rule_files),
+        "reloads": holder.reloads,
+        "reloads_rejected": holder.rejected,
+        "last_reload_error": list(error.problems) if error else None,
+        "uptime_s": round(holder.uptime(), 3),
+        "in_flight": state.budget.in_flight,
+    }
+    headers = route_headers(snapshot, None, new_request_id())
+    return HTTPResponse(orjson.dumps(body), headers=headers, content_type=JSON)
+
+
+async def root(request: Request) -> HTTPResponse:
+    snapshot = get_state(request).holder.current
+    headers = route_headers(snapshot, None, new_request_id())
+    body = b"" if request.method == "HEAD" else b"cc-proxy: Anthropic Messages API proxy\n"
+    return HTTPResponse(body, headers=headers, content_type="text/plain; charset=utf-8")
+
+
+def _authorized(request: Request, snapshot: Snapshot) -> bool:
+    from server.auth import client_authorized
+
+    return client_authorized(request.headers, snapshot.server.auth_token)
+
+
+def _unauthorized() -> ProxyError:
+    return ProxyError(401, "invalid x-api-key or authorization bearer token for this proxy", should_retry=False)
+
+
+def mount(app: Sanic[Any, Any], prefix: str) -> None:
+    """Every route at the root, and again under `prefix` when one is configured."""
+    prefixes = [""] if not prefix.strip("/") else ["", "/" + prefix.strip("/")]
+    for base in prefixes:
+        tag = base.strip("/").replace("/", "_") or "root"
+        app.add_route(messages, f"{base}/v1/messages", methods=["POST"], name=f"messages_{tag}")
+        app.add_route(count_tokens, f"{base}/v1/messages/count_tokens", methods=["POST"], name=f"count_{tag}")
+        app.add_route(models, f"{base}/v1/models", methods=["GET"], name=f"models_{tag}")
+        app.add_route(health, f"{base}/health", methods=["GET"], name=f"health_{tag}")
+        app.add_route(root, base or "/", methods=["GET", "HEAD"], name=f"root_{tag}")

@@ -1,0 +1,109 @@
+"""POST /v1/messages: parse, decide, exchange with the upstream, answer or relay the stream.
+
+The snapshot is read once; the decision, the attempts and the whole stream use that one object.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sanic import Request
+from sanic.response import HTTPResponse
+
+from engine.decide import Decision, decide
+from engine.errors import ProxyError
+from engine.snapshot import Snapshot
+from server.auth import client_authorized
+from server.errors import JSON, error_response, new_request_id
+from server.exchange import Committed, Exchange, run
+from server.logging_setup import log_event
+from server.relay import relay
+from server.request_body import check_messages_request, parse_json_object
+from server.state import ServerState, get_state, route_headers
+
+log = logging.getLogger("cc_proxy")
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def client_headers(request: Request) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+def admit(request: Request, snapshot: Snapshot, state: ServerState) -> None:
+    """Checks before the body is parsed: client auth, body size, in-flight limit."""
+    settings = snapshot.server
+    if not client_authorized(request.headers, settings.auth_token):
+        raise ProxyError(401, "invalid x-api-key or authorization bearer token for this proxy", should_retry=False)
+    if len(request.body) > settings.max_body:
+        raise ProxyError(413, f"request body exceeds {settings.max_body} bytes", should_retry=False)
+    if state.budget.in_flight >= settings.max_in_flight:
+        raise ProxyError(529, "proxy overloaded: too many requests in flight", headers={"retry-after": "1"})
+
+
+async def messages(request: Request) -> HTTPResponse | None:
+    state = get_state(request)
+    snapshot = state.holder.current  # once: this request lives on this snapshot
+    request_id = new_request_id()
+    started = time.perf_counter()
+    decision: Decision | None = None
+    sink: HTTPResponse | None = None
+    state.budget.in_flight += 1
+    fields: dict[str, Any] = {"request_id": request_id, "path": request.path, "config": snapshot.version}
+    try:
+        admit(request, snapshot, state)
+        body = parse_json_object(request.body)
+        check_messages_request(body)
+        headers = client_headers(request)
+        decision = decide(snapshot, body, headers, state.estimator)
+        stream = body.get("stream") is True
+        fields.update(model=decision.requested_model, stream=stream)
+        exchange = Exchange(snapshot, state.http(), headers, stream, state.budget)
+        result = await run(exchange, decision)
+        fields["attempts"] = exchange.attempts
+        out_headers = route_headers(snapshot, result.decision, request_id)
+        _describe(fields, result.decision)
+        if not isinstance(result, Committed):
+            out_headers.update(result.headers)
+            fields["status"] = result.status
+            return HTTPResponse(result.body, status=result.status, headers=out_headers, content_type=JSON)
+        out_headers.update(result.headers)
+        if result.adapter is None:
+            await result.response.aclose()
+            fields["status"] = 200
+            return HTTPResponse(result.held, status=200, headers=out_headers, content_type=JSON)
+        out_headers.update(SSE_HEADERS)
+        sink = await request.respond(status=200, headers=out_headers, content_type="text/event-stream")
+        fields["status"] = 200
+        outcome = await relay(sink, result, snapshot.server)
+        if outcome.error:
+            fields["stream_error"] = outcome.error
+        await sink.eof()
+        return None
+    except ProxyError as err:
+        fields["status"] = err.status
+        _describe(fields, decision)
+        return error_response(err, route_headers(snapshot, decision, request_id))
+    except Exception as exc:  # a bug: answer 500 with the request id; the log names the type only
+        fields["status"] = 500
+        fields["exception"] = type(exc).__name__
+        if sink is not None:
+            raise
+        internal = ProxyError(500, f"internal proxy error (request {request_id})")
+        return error_response(internal, route_headers(snapshot, decision, request_id))
+    except BaseException:  # cancelled: the client went away (or the server is stopping)
+        fields["status"] = 499
+        raise
+    finally:
+        state.budget.in_flight -= 1
+        fields["ms"] = round((time.perf_counter() - started) * 1000, 2)
+        log_event(log, logging.INFO, "request", **fields)
+
+
+def _describe(fields: dict[str, Any], decision: Decision | None) -> None:
+    if decision is not None:
+        fields["route"] = decision.route
+        fields["rule"] = decision.rule_id
+        fields["target"] = f"{decision.target.provider.name}/{decision.target.alias}"

@@ -1,0 +1,117 @@
+"""Parse and type-check a Messages request body: only the fields the proxy reads or translates.
+
+Unknown fields and betas are never a reason for a 400 (Claude Code drops features one by one on 400s);
+they are forwarded as they are to Anthropic-format targets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from engine.errors import ProxyError
+from server.errors import bad_request
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """orjson rejects empty input, NaN, lone surrogates, invalid UTF-8 and nesting past 1024 levels."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise bad_request(f"request body must be a JSON object, not {_kind(body)}")
+    return body
+
+
+def check_messages_request(body: dict[str, Any], *, need_max_tokens: bool = False) -> None:
+    """Raise a 400 naming the first field whose type the proxy cannot work with."""
+    model = body.get("model")
+    if model is None:
+        raise bad_request("model: field required")
+    if not isinstance(model, str) or not model:
+        raise bad_request(f"model: expected a non-empty string, got {_kind(model)}")
+    messages = body.get("messages")
+    if messages is None:
+        raise bad_request("messages: field required")
+    if not isinstance(messages, list):
+        raise bad_request(f"messages: expected a list, got {_kind(messages)}")
+    for i, message in enumerate(messages):
+        _check_message(i, message)
+    max_tokens = body.get("max_tokens")
+    if max_tokens is None:
+        if need_max_tokens:
+            raise bad_request("max_tokens: field required")
+    elif not _is_int(max_tokens):
+        raise bad_request(f"max_tokens: expected an integer, got {_kind(max_tokens)}")
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise bad_request(f"stream: expected a boolean, got {_kind(stream)}")
+    system = body.get("system")
+    if system is not None:
+        if isinstance(system, list):
+            _check_blocks("system", system)
+        elif not isinstance(system, str):
+            raise bad_request(f"system: expected a string or a list of blocks, got {_kind(system)}")
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise bad_request(f"tools: expected a list, got {_kind(tools)}")
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict):
+                raise bad_request(f"tools.{i}: expected an object, got {_kind(tool)}")
+            name = tool.get("name")
+            if name is not None and not isinstance(name, str):
+                raise bad_request(f"tools.{i}.name: expected a string, got {_kind(name)}")
+    for field in ("temperature", "top_p"):
+        value = body.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise bad_request(f"{field}: expected a number, got {_kind(value)}")
+    stop = body.get("stop_sequences")
+    if stop is not None and (not isinstance(stop, list) or not all(isinstance(s, str) for s in stop)):
+        raise bad_request("stop_sequences: expected a list of strings")
+
+
+def _check_message(i: int, message: object) -> None:
+    if not isinstance(message, dict):
+        raise bad_request(f"messages.{i}: expected an object, got {_kind(message)}")
+    role = message.get("role")
+    if not isinstance(role, str):
+        raise bad_request(f"messages.{i}.role: expected a string, got {_kind(role)}")
+    content = message.get("content")
+    if isinstance(content, list):
+        _check_blocks(f"messages.{i}.content", content)
+    elif not isinstance(content, str):
+        raise bad_request(f"messages.{i}.content: expected a string or a list of blocks, got {_kind(content)}")
+
+
+def _check_blocks(where: str, blocks: list[Any]) -> None:
+    for j, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            raise bad_request(f"{where}.{j}: expected a content block object, got {_kind(block)}")
+        if not isinstance(block.get("type"), str):
+            raise bad_request(f"{where}.{j}.type: expected a string, got {_kind(block.get('type'))}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+__all__ = ["ProxyError", "check_messages_request", "parse_json_object"]

@@ -1,0 +1,34 @@
+"""What `cc-proxy serve` was asked for on its command line; everything else comes from the snapshot."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from engine.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class ServeSettings:
+    config_path: str | None = None  # the located cc-proxy.json; None = the built-in default
+    host: str | None = None  # CLI override of server.host
+    port: int | None = None  # CLI override of server.port (0 = any free port)
+    workers: int = 1
+    allow_insecure_bind: bool = False  # explicit opt-out of the non-loopback-needs-a-token rule
+    upstream_transport: str = "aiohttp"  # "aiohttp" (httpx-aiohttp) or "httpx" (httpx's own pool)
+    reload_debounce_ms: int = 1600  # watchfiles' default; tests lower it
+    watch: bool = True
+
+    def bind(self, snapshot: Snapshot) -> tuple[str, int]:
+        host = self.host if self.host is not None else snapshot.server.host
+        port = self.port if self.port is not None else snapshot.server.port
+        return host, port
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
