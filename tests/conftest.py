@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.fakes.server import FakeUpstream
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Reference material (protocol notes, real Claude Code requests) sits next to the repository, in CI too.
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -209,3 +211,10 @@ def fake_upstream_process(tmp_path: Path) -> Iterator[FakeFactory]:
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[FakeUpstream]:
+    """A scripted fake upstream (Anthropic and OpenAI dialects) in a thread of this process."""
+    with FakeUpstream() as fake:
+        yield fake
