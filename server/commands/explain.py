@@ -1,0 +1,242 @@
+"""`cc-proxy explain REQUEST.json`: dry-run the rule engine on a request, exactly as `serve` decides.
+
+REQUEST.json is a Messages API body, or a captured exchange (`{"headers": {...}, "body": {...}}`, or a
+list of them: the last `/v1/messages` one is used) whose headers count too. Prints the features, every
+rule tried and why it did or did not match, the route and target, and the rewritten request as a
+unified diff. No network: nothing is sent anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.decide import Decision
+    from engine.snapshot import Snapshot
+    from engine.tokens import TokenEstimator
+
+EXIT_OK = 0
+EXIT_NO_ROUTE = 1  # config problems, or the proxy would answer 404
+EXIT_BAD_INPUT = 2
+MAX_DIFF_LINE = 200
+
+# Never displayed, whatever the capture holds.
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("request", metavar="REQUEST.json", help="a request body or a captured exchange with `body`")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="cc-proxy.json (default: $CC_PROXY_CONFIG, ./cc-proxy.json, ~/.config/cc-proxy/cc-proxy.json, "
+        "else the built-in Anthropic pass-through)",
+    )
+    parser.add_argument(
+        "--header",
+        "-H",
+        action="append",
+        default=[],
+        metavar="K:V",
+        help="a request header (repeatable; overrides the capture's)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+class InputError(ValueError):
+    pass
+
+
+def parse_request(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """(body, lower-case headers) from a body or a captured exchange."""
+    if isinstance(data, list):
+        exchanges = [
+            item
+            for item in data
+            if isinstance(item, dict) and "body" in item and "/v1/messages" in str(item.get("path", "/v1/messages"))
+        ]
+        if not exchanges:
+            raise InputError("the list holds no captured /v1/messages exchange with a `body`")
+        data = exchanges[-1]
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object: a Messages API body or an exchange with `body`")
+    headers: dict[str, str] = {}
+    if "body" in data and "messages" not in data:
+        raw_headers = data.get("headers") or {}
+        if isinstance(raw_headers, Mapping):
+            headers = {str(k).lower(): str(v) for k, v in raw_headers.items()}
+        data = data["body"]
+        if isinstance(data, str | bytes):
+            import orjson
+
+            try:
+                data = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"the exchange's `body` is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError("the request body is not a JSON object")
+    if not isinstance(data.get("model"), str):
+        raise InputError("the request body has no string `model`")
+    return data, headers
+
+
+def parse_header_args(items: list[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise InputError(f"--header expects NAME:VALUE, got {item!r}")
+        headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _pretty(value: Any) -> list[str]:
+    import orjson
+
+    text: str = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    return text.splitlines(keepends=True)
+
+
+def request_diff(before: Mapping[str, Any], after: Mapping[str, Any], target_label: str) -> str:
+    import difflib
+
+    lines = difflib.unified_diff(_pretty(before), _pretty(after), "request (from client)", f"request ({target_label})")
+    return "".join(_clip(line.rstrip("\n")) + "\n" for line in lines)
+
+
+def _clip(line: str) -> str:
+    """Diff lines of long prompts are clipped: the full rewritten request is in `--json` output."""
+    if len(line) <= MAX_DIFF_LINE:
+        return line
+    return f"{line[: MAX_DIFF_LINE - 40]} ... [{len(line) - MAX_DIFF_LINE + 40} more chars] {line[-20:]}"
+
+
+def target_summary(decision: Decision) -> dict[str, Any]:
+    target = decision.target
+    return {
+        "alias": target.alias,
+        "provider": target.provider.name,
+        "format": target.provider.format,
+        "upstream_model": decision.request.get("model"),
+        "max_tokens": target.max_tokens,
+    }
+
+
+def build_report(
+    snapshot: Snapshot,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    estimator: TokenEstimator,
+) -> dict[str, Any]:
+    """Everything `explain` shows, as plain JSON. Raises nothing for a 404: it is part of the report."""
+    from engine.decide import decide
+    from engine.errors import ProxyError
+    from engine.features import Features
+
+    report: dict[str, Any] = {
+        "config": snapshot.config_file,
+        "config_version": snapshot.version,
+        "rule_files": list(snapshot.rule_files),
+        "headers": sorted(k for k in headers if k.lower() not in SECRET_HEADERS),
+    }
+    try:
+        decision = decide(snapshot, body, headers, estimator, explain=True)
+    except ProxyError as err:
+        report["features"] = Features(body, headers, estimator).summary()
+        report["error"] = {"status": err.status, "type": err.error_type, "message": err.message}
+        return report
+    report["features"] = decision.features.summary()  # forces the token count
+    report["trace"] = [
+        {"phase": s.phase, "rule": s.rule_id, "matched": s.matched, "reason": s.reason} for s in decision.trace
+    ]
+    report["route"] = decision.route
+    report["rule"] = decision.rule_id
+    report["target"] = target_summary(decision)
+    report["fallbacks"] = [f.alias for f in decision.fallbacks]
+    report["request"] = decision.request
+    label = f"to {decision.target.provider.name}"
+    report["diff"] = request_diff(body, decision.request, label)
+    return report
+
+
+def render_text(report: Mapping[str, Any]) -> str:
+    out: list[str] = []
+    config = report["config"] or "built-in default"
+    out.append(f"config    {config} (version {report['config_version']})")
+    for rule_file in report["rule_files"]:
+        out.append(f"rules     {rule_file}")
+    if report["headers"]:
+        out.append(f"headers   {', '.join(report['headers'])}")
+    f = report["features"]
+    out.append("")
+    out.append("features")
+    out.append(f"  tokens        {f['tokens']}")
+    out.append(f"  model         {f['model']}")
+    out.append(f"  thinking      {str(f['thinking']).lower()}")
+    out.append(f"  stream        {str(f['stream']).lower()}")
+    tools = f["tools"]
+    out.append(f"  tools         {len(tools)}: {', '.join(tools)}" if tools else "  tools         none")
+    out.append(f"  server tools  {', '.join(f['server_tools']) or 'none'}")
+    out.append(f"  images        {str(f['images']).lower()}")
+    if "error" in report:
+        err = report["error"]
+        out.append("")
+        out.append(f"no target: the proxy answers {err['status']} {err['type']}: {err['message']}")
+        return "\n".join(out) + "\n"
+    out.append("")
+    out.append("rules")
+    for step in report["trace"]:
+        mark = "+" if step["matched"] else "-"
+        name = f"{step['rule']}: " if step["rule"] else ""
+        out.append(f"  {mark} {step['phase']:<8} {name}{step['reason']}")
+    t = report["target"]
+    out.append("")
+    out.append("decision")
+    route = report["route"] or "none"
+    out.append(f"  route      {route}" + (f" (rule {report['rule']})" if report["rule"] else ""))
+    out.append(f"  target     {t['alias']}: provider {t['provider']} ({t['format']}), model {t['upstream_model']}")
+    out.append(f"  fallbacks  {', '.join(report['fallbacks']) or 'none'}")
+    out.append("")
+    out.append(report["diff"].rstrip("\n") if report["diff"] else "request unchanged: no rewrite applied")
+    return "\n".join(out) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    import orjson
+
+    from engine.errors import ConfigError
+    from server.config_files import load_from_disk, locate_config
+    from server.tokens import build_estimator
+
+    try:
+        with open(args.request, "rb") as fh:
+            data = orjson.loads(fh.read())
+        body, headers = parse_request(data)
+        headers.update(parse_header_args(args.header))
+    except OSError as exc:
+        print(f"cc-proxy explain: cannot read {args.request}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except orjson.JSONDecodeError as exc:
+        print(f"cc-proxy explain: {args.request} is not JSON: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InputError as exc:
+        print(f"cc-proxy explain: {args.request}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    config_path = locate_config(args.config)
+    try:
+        snapshot = load_from_disk(config_path).snapshot
+    except ConfigError as err:
+        for problem in err.problems:
+            print(problem.render(), file=sys.stderr)
+        return EXIT_NO_ROUTE
+
+    report = build_report(snapshot, body, headers, build_estimator())
+    if args.json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render_text(report))
+    return EXIT_NO_ROUTE if "error" in report else EXIT_OK
