@@ -1,0 +1,225 @@
+"""Bytes -> Snapshot, or a ConfigError carrying every problem found. Pure: the server reads the files
+(server/config_files.py) and passes their bytes and the environment in.
+
+    doc = parse_config(SourceFile("cc-proxy.json", data))       # or parse_config(None): built-in default
+    snapshot = build_snapshot(doc, [SourceFile("rules/a.json", ...)], os.environ)
+
+`check`, `serve` and hot reload all go through these two functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import orjson
+
+from engine.config import BUILTIN_DEFAULT_CONFIG, ConfigFile
+from engine.errors import ConfigError, ConfigProblem, Severity
+from engine.json_schema import config_schema, rules_schema
+from engine.json_source import index_path, key_path
+from engine.resolve import check_config, is_standard_route, resolve
+from engine.rule_models import RuleFileModel
+from engine.rules import CompileError, compile_rewrite_rule, compile_routing_rule
+from engine.schema_errors import SchemaChecker
+from engine.snapshot import RewriteRule, RoutingRule, Snapshot
+from engine.source import Locator, SourceFile, parse_source
+from engine.suggest import did_you_mean
+
+__all__ = ["ConfigDocument", "SourceFile", "build_snapshot", "parse_config"]
+
+BUILTIN_NAME = "built-in default"
+
+
+@functools.cache
+def _config_checker() -> SchemaChecker:
+    return SchemaChecker(config_schema())
+
+
+@functools.cache
+def _rules_checker() -> SchemaChecker:
+    return SchemaChecker(rules_schema())
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDocument:
+    """A parsed, schema-valid cc-proxy.json whose internal references are consistent."""
+
+    path: str | None  # None: the built-in default
+    config: ConfigFile
+    locator: Locator
+    digest: bytes
+    warnings: tuple[ConfigProblem, ...] = ()
+
+    @property
+    def rule_patterns(self) -> tuple[str, ...]:
+        """Entries of `rules`, as written: globs relative to the config file, or `builtin:NAME`."""
+        return self.config.rules
+
+    @property
+    def display_name(self) -> str:
+        return self.path if self.path is not None else BUILTIN_NAME
+
+    def problem(self, json_path: str, code: str, message: str, severity: Severity = "error") -> ConfigProblem:
+        """A problem located in this file (e.g. `$.rules[1]` for a glob that matched nothing)."""
+        return self.locator.problem(json_path, code, message, severity)
+
+
+def _sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def parse_config(src: SourceFile | None) -> ConfigDocument:
+    """Parse and check cc-proxy.json (None: the built-in default). Raises ConfigError with every problem."""
+    if src is None:
+        config = ConfigFile.model_validate(BUILTIN_DEFAULT_CONFIG)
+        data = orjson.dumps(BUILTIN_DEFAULT_CONFIG, option=orjson.OPT_SORT_KEYS)
+        return ConfigDocument(None, config, Locator(BUILTIN_NAME), _sha(b"builtin\0" + data))
+    locator, model, problems = parse_source(src, _config_checker(), ConfigFile)
+    if locator.parsed is not None and isinstance(locator.parsed.value, dict):
+        problems.extend(check_config(locator.parsed.value, locator))
+    if model is None or any(p.severity == "error" for p in problems):
+        raise ConfigError(tuple(_ordered(problems)))
+    digest = _sha(b"config\0" + src.path.encode() + b"\0" + src.data)
+    return ConfigDocument(src.path, cast(ConfigFile, model), locator, digest, tuple(problems))
+
+
+def build_snapshot(
+    doc: ConfigDocument,
+    rule_sources: Sequence[SourceFile],
+    env: Mapping[str, str],
+    extra_problems: Sequence[ConfigProblem] = (),
+) -> Snapshot:
+    """Rule files + environment -> Snapshot. `extra_problems` are those the caller found on the way
+    (a rule glob that matched nothing, a file it could not read): their errors fail the load too, so
+    one ConfigError lists everything."""
+    problems: list[ConfigProblem] = [*doc.warnings, *extra_problems]
+    resolved = resolve(doc.config, env, doc.locator)
+    problems.extend(resolved.problems)
+    routing: list[RoutingRule] = []
+    rewrite: list[RewriteRule] = []
+    seen_ids: dict[str, ConfigProblem] = {}
+    hasher = hashlib.sha256(doc.digest)
+    for src in rule_sources:
+        hasher.update(b"\0rules\0" + src.path.encode() + b"\0" + _sha(src.data))
+        locator, _model, file_problems = parse_source(src, _rules_checker(), RuleFileModel)
+        problems.extend(file_problems)
+        raw = locator.parsed.value if locator.parsed is not None else None
+        for kind, i, rule in _rules_in(raw):
+            at = index_path(key_path("$", kind), i)
+            if isinstance(rule.get("id"), str):
+                problems.extend(_check_id(rule["id"], locator, at, seen_ids))
+            problems.extend(_check_references(doc, rule, kind, locator, at))
+            if any(_related(p.json_path, at) for p in file_problems):
+                continue  # compile only what the schema accepted
+            try:
+                if kind == "routing":
+                    routing.append(compile_routing_rule(rule, src.path, at))
+                else:
+                    rewrite.append(compile_rewrite_rule(rule, src.path, at))
+            except CompileError as exc:
+                problems.append(locator.problem(exc.json_path, exc.code, exc.message))
+            except RecursionError:
+                problems.append(locator.problem(at, "rule-too-deep", "the rule nests too deeply"))
+    for name, value in resolved.env_used:
+        hasher.update(b"\0env\0" + name.encode() + b"\0" + _sha((value or "").encode()))
+    ordered = tuple(_ordered(problems))
+    if any(p.severity == "error" for p in ordered):
+        raise ConfigError(ordered)
+    return Snapshot(
+        version=hasher.hexdigest()[:12],
+        config_file=doc.path,
+        rule_files=tuple(src.path for src in rule_sources),
+        server=resolved.server,
+        providers=resolved.providers,
+        models=resolved.models,
+        routes=resolved.routes,
+        routing_rules=tuple(routing),
+        rewrite_rules=tuple(rewrite),
+        warnings=ordered,
+    )
+
+
+def _rules_in(raw: Any) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+    """(kind, index, rule) of every rule-shaped entry, even in a file the schema rejected."""
+    if not isinstance(raw, dict):
+        return
+    for kind in ("routing", "rewrite"):
+        rules = raw.get(kind)
+        for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+            if isinstance(rule, dict):
+                yield kind, i, rule
+
+
+def _related(json_path: str, at: str) -> bool:
+    """A problem at `json_path` concerns the rule at `at` (inside it, or at one of its ancestors)."""
+    return (
+        json_path in ("$", at)
+        or json_path.startswith((at + ".", at + "["))
+        or at.startswith((json_path + ".", json_path + "["))
+    )
+
+
+def _check_id(rule_id: str, locator: Locator, at: str, seen: dict[str, ConfigProblem]) -> list[ConfigProblem]:
+    here = locator.problem(key_path(at, "id"), "duplicate-rule-id", f"rule id {rule_id!r} is used twice")
+    first = seen.get(rule_id)
+    if first is None:
+        seen[rule_id] = here
+        return []
+    where = first.file + (f":{first.line}" if first.line is not None else "")
+    return [ConfigProblem(here.code, f"rule id {rule_id!r} is already used at {where}", *_place(here))]
+
+
+def _place(p: ConfigProblem) -> tuple[str, str, int | None, int | None]:
+    return p.file, p.json_path, p.line, p.col
+
+
+def _check_references(
+    doc: ConfigDocument, rule: Mapping[str, Any], kind: str, locator: Locator, at: str
+) -> Iterator[ConfigProblem]:
+    """Routes, model aliases and providers a rule names must exist (a standard route may be absent:
+    the engine skips a rule whose route is not configured)."""
+    config = doc.config
+    if kind == "routing":
+        route, model = rule.get("route"), rule.get("model")
+        if isinstance(route, str) and route not in config.routes and not is_standard_route(route):
+            message = f"route {route!r} is neither configured nor standard{did_you_mean(route, config.routes)}"
+            yield locator.problem(key_path(at, "route"), "unknown-route", message)
+        if isinstance(model, str) and model not in config.models:
+            message = f"unknown model alias {model!r}{did_you_mean(model, config.models)}"
+            yield locator.problem(key_path(at, "model"), "unknown-model", message)
+        return
+    when = rule.get("when")
+    if isinstance(when, Mapping):
+        yield from _check_when(doc, when, locator, key_path(at, "when"))
+
+
+def _check_when(doc: ConfigDocument, when: Mapping[str, Any], locator: Locator, at: str) -> Iterator[ConfigProblem]:
+    config = doc.config
+    route, target, provider = when.get("route"), when.get("target"), when.get("provider")
+    if isinstance(route, str) and route not in config.routes and not is_standard_route(route):
+        message = f"route {route!r} is neither configured nor standard{did_you_mean(route, config.routes)}"
+        yield locator.problem(key_path(at, "route"), "unknown-route", message)
+    if isinstance(target, str) and target not in config.models:
+        message = f"unknown model alias {target!r}{did_you_mean(target, config.models)}"
+        yield locator.problem(key_path(at, "target"), "unknown-model", message)
+    if isinstance(provider, str) and provider not in config.providers:
+        message = f"unknown provider {provider!r}{did_you_mean(provider, config.providers)}"
+        yield locator.problem(key_path(at, "provider"), "unknown-provider", message)
+    for key in ("all", "any"):
+        for i, sub in enumerate(when.get(key) or ()):
+            if isinstance(sub, Mapping):
+                yield from _check_when(doc, sub, locator, index_path(key_path(at, key), i))
+    if isinstance(when.get("not"), Mapping):
+        yield from _check_when(doc, when["not"], locator, key_path(at, "not"))
+
+
+def _ordered(problems: Sequence[ConfigProblem]) -> list[ConfigProblem]:
+    """Stable: files in the order they were loaded, then by position in the file."""
+    file_order: dict[str, int] = {}
+    for p in problems:
+        file_order.setdefault(p.file, len(file_order))
+    return sorted(problems, key=lambda p: (file_order[p.file], p.line or 0, p.col or 0))

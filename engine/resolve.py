@@ -1,0 +1,255 @@
+"""cc-proxy.json model -> resolved providers, models, routes and server settings.
+
+`check_config` finds every reference problem inside the config file (unknown provider, alias, profile,
+fallback cycle); `resolve` then builds the snapshot parts, reading `${ENV}` references from the
+environment it is given. An unset key is a warning and leaves that provider unconfigured (it is never
+called with an empty key); values never appear in a message, only variable names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.config import ConfigFile, ProviderConfig
+from engine.errors import ConfigProblem
+from engine.json_source import index_path, key_path
+from engine.profiles import BUILTIN_PROFILES, Profile, WireFormat
+from engine.snapshot import (
+    STANDARD_ROUTES,
+    ApiKey,
+    Capabilities,
+    ResolvedModel,
+    ResolvedProvider,
+    Route,
+    ServerSettings,
+)
+from engine.source import Locator
+from engine.suggest import did_you_mean
+
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_LOOPBACK = ("127.", "::1", "localhost")
+_DEFAULT_PROFILE: dict[WireFormat, str] = {"anthropic": "anthropic", "openai": "openai-compatible"}
+
+
+def _path(*parts: str | int) -> str:
+    path = "$"
+    for part in parts:
+        path = index_path(path, part) if isinstance(part, int) else key_path(path, part)
+    return path
+
+
+def base_profile(provider: ProviderConfig) -> tuple[str | None, str | None]:
+    """(built-in profile name, or None for a format without one; the inline `extends`, if any)."""
+    if isinstance(provider.profile, str):
+        return provider.profile, None
+    if provider.profile is not None:
+        return provider.profile.extends, provider.profile.extends
+    return _DEFAULT_PROFILE.get(provider.format), None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def check_config(raw: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:
+    """Reference and consistency problems inside cc-proxy.json. Works on the raw JSON, skipping what is
+    malformed, so these are reported together with schema errors."""
+    problems: list[ConfigProblem] = []
+    providers, models, routes = _mapping(raw.get("providers")), _mapping(raw.get("models")), _mapping(raw.get("routes"))
+    for name, provider in providers.items():
+        problems.extend(_check_provider(name, _mapping(provider), loc))
+    for alias, model in models.items():
+        if "," in alias:
+            problems.append(loc.problem(_path("models", alias), "invalid-name", "model aliases cannot contain ','"))
+        target = _mapping(model).get("provider")
+        if isinstance(target, str) and target not in providers:
+            message = f"model {alias!r} names unknown provider {target!r}{did_you_mean(target, providers)}"
+            problems.append(loc.problem(_path("models", alias, "provider"), "unknown-provider", message))
+    for route_name, route in routes.items():
+        problems.extend(_check_route(models, route_name, route, loc))
+    if isinstance(raw.get("routes", {}), Mapping) and "default" not in routes:
+        message = "no `default` route: requests no rule routes get 404 not_found_error"
+        problems.append(loc.problem(_path("routes"), "no-default-route", message, "warning"))
+    server = _mapping(raw.get("server"))
+    host = server.get("host", "127.0.0.1")
+    if "auth_token" not in server and isinstance(host, str) and not host.startswith(_LOOPBACK):
+        message = f"host {host!r} is not loopback and no auth_token is set: `serve` refuses to start"
+        problems.append(loc.problem(_path("server", "host"), "insecure-host", message, "warning"))
+    return problems
+
+
+def _check_provider(name: str, provider: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    if "," in name:
+        problems.append(loc.problem(_path("providers", name), "invalid-name", "provider names cannot contain ','"))
+    profile, wire_format = provider.get("profile"), provider.get("format")
+    at = _path("providers", name, "profile")
+    if isinstance(profile, Mapping):
+        profile, at = profile.get("extends"), key_path(at, "extends")
+    if isinstance(profile, str):
+        if profile not in BUILTIN_PROFILES:
+            hint = did_you_mean(profile, BUILTIN_PROFILES)
+            problems.append(loc.problem(at, "unknown-profile", f"unknown profile {profile!r}{hint}"))
+        elif isinstance(wire_format, str) and BUILTIN_PROFILES[profile].format != wire_format:
+            message = f"profile {profile!r} is for the {BUILTIN_PROFILES[profile].format} format, not {wire_format}"
+            problems.append(loc.problem(at, "profile-format", message))
+    for header in _mapping(provider.get("headers")):
+        if not _HEADER_NAME.match(header):
+            at = _path("providers", name, "headers", header)
+            problems.append(loc.problem(at, "invalid-header", f"{header!r} is not a valid header name"))
+    return problems
+
+
+def _check_route(models: Mapping[str, Any], name: str, route: Any, loc: Locator) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    model = route if isinstance(route, str) else _mapping(route).get("model")
+    at = _path("routes", name) if isinstance(route, str) else _path("routes", name, "model")
+    if isinstance(model, str) and model not in models:
+        message = f"route {name!r} names unknown model alias {model!r}{did_you_mean(model, models)}"
+        problems.append(loc.problem(at, "unknown-model", message))
+    fallbacks = _mapping(route).get("fallbacks")
+    seen = {model}
+    for i, fallback in enumerate(fallbacks if isinstance(fallbacks, list) else ()):
+        at = _path("routes", name, "fallbacks", i)
+        if not isinstance(fallback, str):
+            continue
+        if fallback not in models:
+            message = f"fallback {fallback!r} is not a model alias{did_you_mean(fallback, models)}"
+            problems.append(loc.problem(at, "unknown-model", message))
+        elif fallback in seen:
+            message = f"fallback {fallback!r} is already tried earlier on route {name!r} (a cycle)"
+            problems.append(loc.problem(at, "fallback-cycle", message))
+        seen.add(fallback)
+    return problems
+
+
+# --- resolution ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    server: ServerSettings
+    providers: Mapping[str, ResolvedProvider]
+    models: Mapping[str, ResolvedModel]
+    routes: Mapping[str, Route]
+    problems: tuple[ConfigProblem, ...]
+    env_used: tuple[tuple[str, str | None], ...]  # (name, value) of every ${ENV} read, for the version hash
+
+
+class _Env:
+    """Reads `${NAME}` references, remembering what was read."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.used: dict[str, str | None] = {}
+
+    def expand(self, text: str) -> tuple[str | None, list[str]]:
+        """The text with every reference replaced, or None and the names that are unset (or empty)."""
+        missing: list[str] = []
+
+        def one(m: re.Match[str]) -> str:
+            value = self._env.get(m.group(1)) or None
+            self.used[m.group(1)] = value
+            if value is None:
+                missing.append(m.group(1))
+            return value or ""
+
+        expanded = ENV_REF.sub(one, text)
+        return (None, missing) if missing else (expanded, [])
+
+
+def _profile(name: str, provider: ProviderConfig) -> Profile:
+    base, extends = base_profile(provider)
+    if base is None:
+        return Profile(name=provider.format, format=provider.format)
+    profile = BUILTIN_PROFILES[base]
+    if extends is not None and not isinstance(provider.profile, str) and provider.profile is not None:
+        profile = replace(profile, name=f"{name} (extends {extends})", **provider.profile.overrides())
+    return profile
+
+
+def _api_key(name: str, raw: str | None, env: _Env, loc: Locator) -> tuple[ApiKey, list[ConfigProblem]]:
+    if raw is None:
+        return ApiKey("none"), []
+    if raw == "forward":
+        return ApiKey("forward"), []
+    refs = ENV_REF.findall(raw)
+    if not refs:
+        return ApiKey("literal", raw), []
+    value, missing = env.expand(raw)
+    if value is None:
+        names = ", ".join(missing)
+        message = f"environment variable {names} is not set: provider {name!r} is unconfigured until it is"
+        warning = loc.problem(_path("providers", name, "api_key"), "unset-env", message, "warning")
+        return ApiKey("env", None, missing[0]), [warning]
+    return ApiKey("env", value, refs[0]), []
+
+
+def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Resolved:
+    env = _Env(env_map)
+    problems: list[ConfigProblem] = []
+    providers: dict[str, ResolvedProvider] = {}
+    for name, p in config.providers.items():
+        api_key, key_problems = _api_key(name, p.api_key, env, loc)
+        problems.extend(key_problems)
+        headers: dict[str, str] = {}
+        for header, raw in p.headers.items():
+            value, missing = env.expand(raw)
+            if value is None:
+                message = f"environment variable {', '.join(missing)} is not set: header {header!r} is not sent"
+                at = _path("providers", name, "headers", header)
+                problems.append(loc.problem(at, "unset-env", message, "warning"))
+            else:
+                headers[header] = value
+        providers[name] = ResolvedProvider(name, p.format, p.base_url.rstrip("/"), api_key, headers, _profile(name, p))
+    models = {
+        alias: ResolvedModel(
+            alias=alias,
+            provider=providers[m.provider],
+            upstream_model=m.model,
+            max_tokens=m.max_tokens,
+            context=m.context,
+            capabilities=Capabilities(m.capabilities.tools, m.capabilities.images, m.capabilities.thinking),
+            params=dict(m.params),
+            extra_body=dict(m.extra_body),
+        )
+        for alias, m in config.models.items()
+    }
+    routes = {
+        name: Route(name, r, ()) if isinstance(r, str) else Route(name, r.model, r.fallbacks)
+        for name, r in config.routes.items()
+    }
+    s = config.server
+    auth_token = None
+    if s.auth_token is not None:
+        auth_token, missing = env.expand(s.auth_token)
+        if auth_token is None:
+            message = f"environment variable {', '.join(missing)} is not set: refusing to run without the client key"
+            problems.append(loc.problem(_path("server", "auth_token"), "unset-env", message))
+    server = ServerSettings(
+        host=s.host,
+        port=s.port,
+        auth_token=auth_token,
+        mount_prefix=s.mount_prefix,
+        response_model=s.response_model,
+        count_tokens=s.count_tokens,
+        max_body=s.limits.max_body,
+        max_in_flight=s.limits.max_in_flight,
+        connect_timeout=s.timeouts.connect,
+        first_byte_timeout=s.timeouts.first_byte,
+        first_byte_timeout_nonstream=s.timeouts.first_byte_nonstream,
+        idle_timeout=s.timeouts.idle,
+        ping_interval=s.timeouts.ping_interval,
+        retry_attempts=s.retries.attempts,
+        retry_base=s.retries.base,
+        retry_cap=s.retries.cap,
+    )
+    return Resolved(server, providers, models, routes, tuple(problems), tuple(sorted(env.used.items())))
+
+
+def is_standard_route(name: str) -> bool:
+    return name in STANDARD_ROUTES
