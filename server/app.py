@@ -82,7 +82,7 @@ def create_app(
     mount(app, server.mount_prefix)
 
     @app.before_server_start
-    async def _start(app: Sanic[Any, Any], _: Any) -> None:
+    async def _start(app: Sanic[Any, Any]) -> None:
         state: ServerState = app.ctx.state
         state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
         if state.estimator is None:
@@ -98,18 +98,18 @@ def create_app(
             )
 
     @app.after_server_start
-    async def _ready(app: Sanic[Any, Any], _: Any) -> None:
+    async def _ready(app: Sanic[Any, Any]) -> None:
         if on_ready is not None:
             on_ready(app)
 
     @app.before_server_stop
-    async def _stopping(app: Sanic[Any, Any], _: Any) -> None:
+    async def _stopping(app: Sanic[Any, Any]) -> None:
         stop: asyncio.Event | None = app.ctx.stop_reload
         if stop is not None:
             stop.set()
 
     @app.after_server_stop
-    async def _stop(app: Sanic[Any, Any], _: Any) -> None:
+    async def _stop(app: Sanic[Any, Any]) -> None:
         state: ServerState = app.ctx.state
         if state.client is not None:
             await state.client.aclose()

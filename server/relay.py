@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import httpx
+import orjson
 from sanic.response import HTTPResponse
 
 from engine.snapshot import ServerSettings
@@ -34,10 +35,9 @@ class StreamOutcome:
 
 
 def in_band_error(error_type: str, message: str) -> bytes:
-    from engine.wire.errors import in_band_error_event
-
-    event: SSEEvent = in_band_error_event(error_type, message)
-    return encode(event)
+    """The stream's last event when it cannot finish: clients raise it as an API error."""
+    payload = {"type": "error", "error": {"type": error_type, "message": message}}
+    return encode(SSEEvent(orjson.dumps(payload).decode(), "error"))
 
 
 async def relay(sink: HTTPResponse, committed: Committed, settings: ServerSettings) -> StreamOutcome:
@@ -56,7 +56,7 @@ async def relay(sink: HTTPResponse, committed: Committed, settings: ServerSettin
         tail = adapter.finish()
         if tail:
             await sink.send(tail)
-        if not adapter.complete:
+        if not adapter.complete and not adapter.errored:
             outcome.error = "upstream stream ended before message_stop"
             await sink.send(in_band_error("api_error", outcome.error))
     except TimeoutError:

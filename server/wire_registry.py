@@ -11,9 +11,13 @@ from typing import Any, Protocol
 
 import orjson
 
+from engine.errors import ERROR_TYPE_BY_STATUS
 from engine.snapshot import ResolvedModel
+from engine.wire import anthropic, openai
+from engine.wire.openai_response import error_fields
 from engine.wire.sse import SSEDecoder, encode
 from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
+from server.errors import STATUS_BY_ERROR_TYPE, error_body
 
 
 class StreamAdapter(Protocol):
@@ -25,11 +29,13 @@ class StreamAdapter(Protocol):
     def finish(self) -> bytes: ...
     @property
     def complete(self) -> bool: ...
+    @property
+    def errored(self) -> bool: ...  # an `error` event already went to the client: do not add another
 
 
 class WireAdapter(Protocol):
     def build_request(
-        self, target: ResolvedModel, request: Mapping[str, Any], headers: Mapping[str, str]
+        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest: ...
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes: ...
     def stream(self, ctx: TranslationContext) -> StreamAdapter: ...
@@ -42,19 +48,23 @@ class _AnthropicStream:
     needs_pings = False
 
     def __init__(self, ctx: TranslationContext) -> None:
-        from engine.wire.anthropic import AnthropicStreamRelay
-
-        self._relay = AnthropicStreamRelay(ctx)
+        self._relay = anthropic.AnthropicStreamRelay(ctx)
+        self._complete = False
 
     def feed(self, chunk: bytes) -> bytes:
         return self._relay.feed(chunk)
 
     def finish(self) -> bytes:
+        self._complete = self._relay.finish()  # message_stop seen and no partial event left over
         return b""
 
     @property
     def complete(self) -> bool:
-        return bool(self._relay.complete)
+        return self._complete
+
+    @property
+    def errored(self) -> bool:
+        return self._relay.error is not None
 
 
 class _TranslatedStream:
@@ -62,10 +72,9 @@ class _TranslatedStream:
 
     needs_pings = True
 
-    def __init__(self, translator: Any) -> None:
+    def __init__(self, translator: openai.StreamTranslator) -> None:
         self._decoder = SSEDecoder()
         self._translator = translator
-        self._complete = False
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[SSEEvent] = []
@@ -82,34 +91,42 @@ class _TranslatedStream:
 
     @property
     def complete(self) -> bool:
-        return self._complete
+        return self._translator.completed
+
+    @property
+    def errored(self) -> bool:
+        return self._translator.done and not self._translator.completed
 
     def _encode(self, events: list[SSEEvent]) -> bytes:
-        if not events:
-            return b""
-        if any(e.event == "message_stop" for e in events):
-            self._complete = True
-        return b"".join(encode(e) for e in events)
+        return b"".join([encode(e) for e in events]) if events else b""
 
 
 def _error_from_upstream(status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
-    from engine.wire.errors import anthropic_error_from_upstream
-
-    out_status, out_body = anthropic_error_from_upstream(status, body, content_type)
-    return out_status, orjson.dumps(out_body)
+    """Any upstream error as an Anthropic error: a JSON error keeps its status and message; a redirect,
+    an HTML page or garbage is a 502 quoting at most 200 bytes (reliability U18/U19)."""
+    parsed: Any = None
+    if "json" in content_type:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if 400 <= status < 600 and isinstance(error, dict | str):
+        kind, message = error_fields(error)
+        anthropic_kind = ERROR_TYPE_BY_STATUS.get(status) or (kind if kind in STATUS_BY_ERROR_TYPE else "api_error")
+        return status, error_body(status, message, anthropic_kind)
+    snippet = body[:200].decode("utf-8", "replace")
+    what = f"a redirect ({status}), not followed" if 300 <= status < 400 else f"{status} {content_type or '(no type)'}"
+    return 502, error_body(502, f"upstream answered {what}: {snippet!r}")
 
 
 class AnthropicWire:
     def build_request(
-        self, target: ResolvedModel, request: Mapping[str, Any], headers: Mapping[str, str]
+        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest:
-        from engine.wire import anthropic
-
         return anthropic.build_request(target, request, headers)
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
-        from engine.wire import anthropic
-
         return orjson.dumps(anthropic.translate_response(orjson.loads(body), ctx))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
@@ -129,20 +146,14 @@ class AnthropicWire:
 
 class OpenAIWire:
     def build_request(
-        self, target: ResolvedModel, request: Mapping[str, Any], headers: Mapping[str, str]
+        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest:
-        from engine.wire import openai
-
         return openai.build_request(target, request, headers)
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
-        from engine.wire import openai
-
         return orjson.dumps(openai.translate_response(orjson.loads(body), ctx))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
-        from engine.wire import openai
-
         return _TranslatedStream(openai.StreamTranslator(ctx))
 
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]:

@@ -1,0 +1,148 @@
+"""Unit tests of the server's pure pieces: body checks, retry policy, credentials, client auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from engine.errors import ProxyError
+from engine.profiles import BUILTIN_PROFILES
+from engine.snapshot import ApiKey, ResolvedProvider, ServerSettings
+from server.auth import client_authorized
+from server.credentials import credential_headers
+from server.request_body import check_messages_request, parse_json_object
+from server.retry import RetryBudget, retry_after_seconds, retry_delay
+
+OK = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+
+BAD_JSON = {
+    "syntax": b'{"model": ',
+    "empty": b"",
+    "top-level-array": b'[{"model": "m"}]',
+    "nan": b'{"model": "m", "temperature": NaN}',
+    "lone-surrogate": b'{"model": "\\ud800"}',
+    "non-utf8": b'{"model": "\xff\xfe"}',
+    "deep-nesting": b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "string": b'"just a string"',
+}
+
+
+@pytest.mark.parametrize("raw", BAD_JSON.values(), ids=BAD_JSON.keys())
+def test_bad_json_is_a_400(raw: bytes) -> None:
+    with pytest.raises(ProxyError) as caught:
+        parse_json_object(raw)
+    assert caught.value.status == 400 and caught.value.error_type == "invalid_request_error"
+
+
+WRONG_TYPES: dict[str, tuple[dict[str, Any], str]] = {
+    "messages-string": ({**OK, "messages": "x"}, "messages"),
+    "max-tokens-string": ({**OK, "max_tokens": "10"}, "max_tokens"),
+    "max-tokens-bool": ({**OK, "max_tokens": True}, "max_tokens"),
+    "content-number": ({**OK, "messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
+    "stream-string": ({**OK, "stream": "yes"}, "stream"),
+    "model-number": ({**OK, "model": 5}, "model"),
+    "model-missing": ({k: v for k, v in OK.items() if k != "model"}, "model"),
+    "messages-missing": ({k: v for k, v in OK.items() if k != "messages"}, "messages"),
+    "message-not-object": ({**OK, "messages": ["hi"]}, "messages.0"),
+    "role-missing": ({**OK, "messages": [{"content": "hi"}]}, "messages.0.role"),
+    "block-not-object": ({**OK, "messages": [{"role": "user", "content": ["hi"]}]}, "messages.0.content.0"),
+    "system-number": ({**OK, "system": 3}, "system"),
+    "tools-object": ({**OK, "tools": {"name": "x"}}, "tools"),
+}
+
+
+@pytest.mark.parametrize("body, field", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_wrong_types_name_the_field(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ProxyError) as caught:
+        check_messages_request(body)
+    assert caught.value.status == 400
+    assert caught.value.message.startswith(field + ":")
+
+
+def test_unknown_fields_and_betas_are_accepted() -> None:
+    body = {
+        **OK,
+        "context_management": {"edits": []},
+        "output_config": {"effort": "high"},
+        "some_future_field": [1, 2],
+        "system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "defer_loading": True}],
+    }
+    check_messages_request(body)  # no exception
+
+
+S = ServerSettings(retry_base=0.5, retry_cap=8.0)
+
+
+def test_retry_policy_table() -> None:
+    assert retry_delay(400, {}, 0, S) is None
+    assert retry_delay(401, {}, 0, S) is None
+    assert retry_delay(404, {}, 0, S) is None
+    assert retry_delay(413, {}, 0, S) is None
+    assert retry_delay(429, {}, 0, S) is None  # no retry-after: a quota, not a blip
+    assert retry_delay(429, {"retry-after": "120"}, 0, S) is None
+    assert retry_delay(429, {"retry-after": "2"}, 0, S) == pytest.approx(2.0, abs=0.51)
+    assert (retry_delay(429, {"retry-after": "2"}, 0, S) or 0) >= 2.0
+    for status in (500, 502, 503, 529):
+        delay = retry_delay(status, {}, 0, S)
+        assert delay is not None and 0 <= delay <= 0.5
+    assert (retry_delay(503, {}, 10, S) or 0) <= 8.0  # capped
+
+
+def test_retry_after_forms() -> None:
+    assert retry_after_seconds({"retry-after": "3"}) == 3
+    assert retry_after_seconds({"retry-after-ms": "1500"}) == 1.5
+    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, now=1445412480 - 10) == 10
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    assert retry_after_seconds({}) is None
+
+
+def test_retry_budget_floor_and_share() -> None:
+    budget = RetryBudget()
+    budget.in_flight = 100
+    budget.retrying = 19
+    assert budget.allows()
+    budget.retrying = 20
+    assert not budget.allows()
+    budget.in_flight, budget.retrying = 1, 2
+    assert budget.allows()  # floor of 3
+
+
+def _provider(kind: str, value: str | None = None, profile: str = "anthropic", fmt: str = "anthropic") -> Any:
+    return ResolvedProvider(
+        "p", fmt, "https://example.test", ApiKey(kind, value, "P_KEY"), {}, BUILTIN_PROFILES[profile]  # type: ignore[arg-type]
+    )
+
+
+def test_provider_key_replaces_the_client_key() -> None:
+    client = {"x-api-key": "client-key", "authorization": "Bearer client-token"}
+    assert credential_headers(_provider("env", "k1"), client, None) == {"x-api-key": "k1"}
+    compat = _provider("env", "k2", "anthropic-compatible")
+    assert credential_headers(compat, client, None) == {"authorization": "Bearer k2"}
+    openai = _provider("literal", "k3", "openai", "openai")
+    assert credential_headers(openai, client, None) == {"authorization": "Bearer k3"}
+    assert credential_headers(_provider("none"), client, None) == {}
+
+
+def test_forward_passes_the_client_key_but_never_the_proxy_token() -> None:
+    fwd = _provider("forward")
+    assert credential_headers(fwd, {"x-api-key": "client-key"}, None) == {"x-api-key": "client-key"}
+    assert credential_headers(fwd, {"authorization": "Bearer t"}, None) == {"authorization": "Bearer t"}
+    both = {"x-api-key": "proxy-token", "authorization": "Bearer real-key"}
+    assert credential_headers(fwd, both, "proxy-token") == {"authorization": "Bearer real-key"}
+
+
+def test_unset_key_is_a_proxy_error_naming_the_variable_not_a_value() -> None:
+    with pytest.raises(ProxyError) as caught:
+        credential_headers(_provider("env", None), {"x-api-key": "client"}, None)
+    assert caught.value.should_retry is False
+    assert "P_KEY" in caught.value.message
+
+
+def test_client_auth() -> None:
+    assert client_authorized({}, None)
+    assert client_authorized({"x-api-key": "tok"}, "tok")
+    assert client_authorized({"authorization": "Bearer tok"}, "tok")
+    assert not client_authorized({"x-api-key": "nope"}, "tok")
+    assert not client_authorized({}, "tok")
