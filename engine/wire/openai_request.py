@@ -369,6 +369,8 @@ def _clean_schema(node: Any, drop: frozenset[str]) -> Any:
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in drop:
+            if key == "const" and "enum" not in node:
+                out["enum"] = [value]  # same constraint in a keyword every dialect knows
             continue
         if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas") and isinstance(
             value, dict

@@ -12,7 +12,8 @@ Signature format (version 1):
     "ccproxy.v1." + base64url_without_padding(compact_json(payload))
 
 `payload` is a JSON object: `{}` when the reasoning text is everything there is, or
-`{"d": [...]}` with the upstream's `reasoning_details` list verbatim. The text itself is not repeated
+`{"d": [...]}` with the upstream's `reasoning_details` list (keys sorted, so a streamed answer and
+the same answer in one piece sign identically). The text itself is not repeated
 (it is the block's `thinking`). The prefix cannot occur in a real Anthropic signature (base64 has no
 `.`), so `is_proxy_signature` tells ours apart: an Anthropic-format upstream must drop such blocks, and
 an OpenAI-dialect upstream drops every thinking block that is not ours. A signature that does not
@@ -36,7 +37,7 @@ EFFORT_ORDER: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xh
 
 def make_signature(details: list[Any] | None) -> str:
     payload: dict[str, Any] = {"d": details} if details else {}
-    raw = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=")
+    raw = base64.urlsafe_b64encode(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
     return SIGNATURE_PREFIX + raw.decode("ascii")
 
 
