@@ -21,6 +21,9 @@ TOOL_OVERHEAD = 8
 REQUEST_OVERHEAD = 3
 # A server tool (`web_search_...`) costs a few hundred tokens of hidden definition upstream.
 SERVER_TOOL_TOKENS = 300
+# With tools, Anthropic adds a tool-use system prompt: 346 tokens (313 when tool_choice is any/tool).
+TOOL_USE_PROMPT_TOKENS = 346
+TOOL_USE_PROMPT_TOKENS_FORCED = 313
 # Texts shorter than this are counted directly: caching them would cost as much as encoding.
 MIN_CACHED_CHARS = 32
 
@@ -97,10 +100,13 @@ class TokenEstimator:
                 elif isinstance(content, list):
                     total += self.blocks(content)
         tools = request.get("tools")
-        if isinstance(tools, list):
+        if isinstance(tools, list) and tools:
             for tool in tools:
                 if isinstance(tool, dict):
                     total += self.tool(tool)
+            choice = request.get("tool_choice")
+            forced = isinstance(choice, dict) and choice.get("type") in ("any", "tool")
+            total += TOOL_USE_PROMPT_TOKENS_FORCED if forced else TOOL_USE_PROMPT_TOKENS
         return total
 
     def tool(self, tool: Mapping[str, Any]) -> int:

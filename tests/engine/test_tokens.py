@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from engine.image_size import base64_image_size, image_tokens, tokens_for_size
-from engine.tokens import MESSAGE_OVERHEAD, REQUEST_OVERHEAD, SERVER_TOOL_TOKENS, TOOL_OVERHEAD, TokenEstimator
+from engine.tokens import (
+    MESSAGE_OVERHEAD,
+    REQUEST_OVERHEAD,
+    SERVER_TOOL_TOKENS,
+    TOOL_OVERHEAD,
+    TOOL_USE_PROMPT_TOKENS,
+    TOOL_USE_PROMPT_TOKENS_FORCED,
+    TokenEstimator,
+)
 from tests.conftest import shared_path
 
 
@@ -81,8 +89,14 @@ def test_counts_every_part_of_a_request() -> None:
         + 3
         + 1  # name, description, schema JSON
         + SERVER_TOOL_TOKENS
+        + TOOL_USE_PROMPT_TOKENS
     )
     assert est.count(request) == expected
+    forced = {**request, "tool_choice": {"type": "any"}}
+    assert est.count(forced) == expected - TOOL_USE_PROMPT_TOKENS + TOOL_USE_PROMPT_TOKENS_FORCED
+    assert est.count({**request, "tools": []}) == expected - (
+        TOOL_OVERHEAD + 5 + SERVER_TOOL_TOKENS + TOOL_USE_PROMPT_TOKENS
+    )
 
 
 def test_system_as_string_and_unknown_blocks() -> None:
