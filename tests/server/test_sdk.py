@@ -73,8 +73,8 @@ def test_count_tokens_is_the_local_estimate(stack: Stack) -> None:
 def test_bad_input_is_a_bad_request_error_without_an_upstream_call(stack: Stack) -> None:
     client = stack.anthropic()
     with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(model="m", max_tokens="10", messages=MESSAGES)  # type: ignore[arg-type]
-    assert "max_tokens" in str(caught.value)
+        client.messages.create(model="m", max_tokens=10, messages=[{"role": "user", "content": 5}])  # type: ignore[list-item,misc,typeddict-item]
+    assert "messages.0.content" in str(caught.value)
     assert stack.fake.requests == []
 
 
