@@ -28,11 +28,22 @@ class SSEEventTooLarge(ValueError):
 class SSEDecoder:
     """Feed raw bytes, get complete events. An event is dispatched only on a blank line."""
 
-    __slots__ = ("_bom_pending", "_data", "_data_size", "_event", "_has_data", "_limit", "_partial", "_skip_lf")
+    __slots__ = (
+        "_bom_pending",
+        "_data",
+        "_data_size",
+        "_event",
+        "_has_data",
+        "_limit",
+        "_partial",
+        "_partial_len",
+        "_skip_lf",
+    )
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._limit = max_event_bytes
-        self._partial = b""  # bytes of the current, unterminated line
+        self._partial: list[bytes] = []  # pieces of the current, unterminated line (joined once it ends)
+        self._partial_len = 0
         self._skip_lf = False  # the last chunk ended in CR: a leading LF is its CRLF partner
         self._bom_pending = True  # a BOM may only appear at the very start of the stream
         self._data: list[str] = []
@@ -43,7 +54,7 @@ class SSEDecoder:
     @property
     def pending(self) -> bool:
         """True when bytes of an undispatched event are held (the stream would end mid-event)."""
-        return bool(self._partial) or self._has_data or self._event is not None
+        return bool(self._partial_len) or self._has_data or self._event is not None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Decode a chunk; return the events it completes, in order."""
@@ -66,11 +77,10 @@ class SSEDecoder:
         (upstreams that end with `data: [DONE]` and no newline) may ask to dispatch it instead."""
         events: list[SSEEvent] = []
         if dispatch_incomplete:
-            if self._partial:
-                self._line(self._partial)
-            self._partial = b""
+            if self._partial_len:
+                self._line(b"".join(self._partial))
             self._dispatch(events)
-        self._partial = b""
+        self._partial, self._partial_len = [], 0
         self._reset()
         return events
 
@@ -83,43 +93,61 @@ class SSEDecoder:
             if chunk[:1] == b"\n":
                 start = 1
         if self._bom_pending:
-            head = self._partial + chunk[start:]
+            head = b"".join(self._partial) + chunk[start:]
             if len(head) < 3 and _BOM.startswith(head):
-                self._partial = head  # could still become a BOM: wait for more bytes
+                self._partial = [head]  # could still become a BOM: wait for more bytes
+                self._partial_len = len(head)
                 return
             self._bom_pending = False
             if head.startswith(_BOM):
-                # Only reachable with an empty or BOM-prefix `_partial`: strip it from the offsets too.
-                start += 3 - len(self._partial)
-                self._partial = b""
-        prefix = self._partial
-        buf = prefix + chunk[start:] if prefix else (chunk[start:] if start else chunk)
-        cut = max(buf.rfind(b"\n"), buf.rfind(b"\r"))
+                # `_partial` held only a BOM prefix: the rest of the BOM is at the start of `chunk`.
+                start += 3 - self._partial_len
+                self._partial, self._partial_len = [], 0
+        # The held partial line has no line end, so only the new bytes need scanning.
+        cut = max(chunk.rfind(b"\n", start), chunk.rfind(b"\r", start))
         if cut < 0:
-            if len(buf) > self._limit:
-                raise SSEEventTooLarge(self._limit)
-            self._partial = buf
+            if start < len(chunk):
+                self._partial.append(chunk[start:] if start else chunk)
+                self._partial_len += len(chunk) - start
+                if self._partial_len > self._limit:
+                    raise SSEEventTooLarge(self._limit)
             return
-        self._partial = buf[cut + 1 :]
-        if len(self._partial) > self._limit:
+        prefix_len = self._partial_len
+        if prefix_len:
+            self._partial.append(chunk[start : cut + 1])
+            lines = b"".join(self._partial)
+        else:
+            lines = chunk[start : cut + 1] if start or cut + 1 < len(chunk) else chunk
+        rest = chunk[cut + 1 :]
+        self._partial, self._partial_len = ([rest], len(rest)) if rest else ([], 0)
+        if len(rest) > self._limit:
             raise SSEEventTooLarge(self._limit)
-        if cut == len(buf) - 1 and buf[cut] == 13:  # ends in CR: its LF may open the next chunk
+        if cut == len(chunk) - 1 and chunk[cut] == 13:  # ends in CR: its LF may open the next chunk
             self._skip_lf = True
-        if ends is None:
-            for line in buf[: cut + 1].splitlines():
-                if line:
-                    self._line(line)
-                else:
-                    self._dispatch(events)
+        if ends is not None:
+            pos = start - prefix_len  # offset in `chunk` of lines[0]
+            for line in lines.splitlines(keepends=True):
+                pos += len(line)
+                body = line.rstrip(b"\r\n")
+                if body:
+                    self._line(body)
+                elif self._dispatch(events):
+                    ends.append(pos)
             return
-        pos = start - len(prefix)  # offset in `chunk` of buf[0]
-        for line in buf[: cut + 1].splitlines(keepends=True):
-            pos += len(line)
-            body = line.rstrip(b"\r\n")
-            if body:
-                self._line(body)
-            elif self._dispatch(events):
-                ends.append(pos)
+        # Hot path: the common `data: ` and `event: ` lines handled inline, the rest by `_line`.
+        for line in lines.splitlines():
+            if not line:
+                self._dispatch(events)
+            elif line[:6] == b"data: ":
+                self._data_size += len(line) - 5
+                if self._data_size > self._limit:
+                    raise SSEEventTooLarge(self._limit)
+                self._data.append(line[6:].decode("utf-8", "replace"))
+                self._has_data = True
+            elif line[:7] == b"event: ":
+                self._event = line[7:].decode("utf-8", "replace") or None
+            else:
+                self._line(line)
 
     def _line(self, line: bytes) -> None:
         colon = line.find(b":")

@@ -193,3 +193,16 @@ def test_any_rechunking_yields_the_same_events(stream: tuple[bytes, list[SSEEven
 @given(_events)
 def test_encode_decode_round_trip(events: list[SSEEvent]) -> None:
     assert _decode_chunks([encode_all(events)]) == events
+
+
+def test_huge_line_in_many_chunks_is_refused_at_the_cap() -> None:
+    """A 50 MB line without a newline (reliability U17): refused once past the cap, nothing re-copied."""
+    dec = SSEDecoder()
+    piece = b"x" * 65536
+    fed = 0
+    with pytest.raises(SSEEventTooLarge):
+        dec.feed(b"data: ")
+        for _ in range(50 * 16):
+            dec.feed(piece)
+            fed += 1
+    assert fed == 127  # "data: " + 128 x 64 KiB is the first to exceed 8 MiB
