@@ -49,7 +49,9 @@ def try_reload(holder: SnapshotHolder, config_path: str | None, load: Loader) ->
     try:
         loaded = load(config_path)
     except ConfigError as err:
-        problems = tuple(p.render() for p in err.problems)
+        # Errors first: they are why the reload failed; warnings follow as `check` would print them.
+        ordered = sorted(err.problems, key=lambda p: p.severity != "error")
+        problems = tuple(p.render() for p in ordered)
         holder.reject(problems)
         log_event(log, logging.ERROR, "reload_rejected", kept=holder.current.version, problems=list(problems))
         return False

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="HTTP client pool for upstream calls (default aiohttp: measured faster)",
     )
     parser.add_argument("--no-watch", action="store_true", help="do not hot-reload the config and rule files")
+    parser.add_argument("--reload-debounce-ms", type=int, default=1600, metavar="MS",
+                        help="wait this long for a burst of file changes to settle before reloading (default 1600)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         allow_insecure_bind=args.insecure_no_auth,
         upstream_transport=args.upstream_transport,
         watch=not args.no_watch,
+        reload_debounce_ms=max(1, args.reload_debounce_ms),
     )
     host, port = settings.bind(snapshot)
     if not is_loopback(host) and not snapshot.server.auth_token and not settings.allow_insecure_bind:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, child_env
 from tests.fakes import anthropic_stream as A
+from tests.fakes.responses import Json
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import ANTHROPIC_KEY, PROXY_ENV, RULES, Stack, base_config, start_proxy, write_stack_files
 
@@ -23,7 +24,9 @@ OK = {"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "cont
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("guarded")
     with FakeUpstream() as fake:
-        config = base_config(fake.url, auth_token="${CC_TEST_PROXY_TOKEN}", mount_prefix="/anthropic")
+        config = base_config(
+            fake.url, auth_token="${CC_TEST_PROXY_TOKEN}", mount_prefix="/anthropic", count_tokens="upstream"
+        )
         config_path = write_stack_files(base, config, RULES)
         proxy = start_proxy(config_path, env={"CC_TEST_PROXY_TOKEN": TOKEN})
         try:
@@ -73,3 +76,15 @@ def test_broken_config_prints_problems_and_exits_1(tmp_path: Path) -> None:
     done = subprocess.run(argv, env=child_env(PROXY_ENV), cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "cc-proxy.json:" in done.stderr and "no-such-alias" in done.stderr
+
+
+def test_count_tokens_upstream_mode_asks_the_anthropic_target(guarded: Stack) -> None:
+    guarded.reset()
+    guarded.fake.add("/v1/messages/count_tokens", Json({"input_tokens": 4242}))
+    body = {"model": "claude-x", "messages": OK["messages"]}
+    response = httpx.post(guarded.url + "/anthropic/v1/messages/count_tokens", json=body, headers={"x-api-key": TOKEN})
+    assert response.status_code == 200
+    assert response.json() == {"input_tokens": 4242}
+    sent = guarded.fake.requests[0]
+    assert sent.headers["x-api-key"] == ANTHROPIC_KEY and sent.json["model"] == "claude-sonnet-4-5"
+    assert "max_tokens" not in sent.json
