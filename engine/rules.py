@@ -17,6 +17,7 @@ import re2
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError, ParseError
 from jmespath.parser import ParsedResult
 
+from engine.config import parse_count as parse_shorthand
 from engine.errors import ConfigProblem
 from engine.match import (
     AllOf,
@@ -182,21 +183,15 @@ def compile_path(text: Any, json_path: str) -> Path:
 
 
 def parse_count(value: Any, json_path: str) -> int:
-    """An integer, or a shorthand string: "60k", "200K", "1M", "1.5k", "32Ki"/"32KiB"."""
-    if isinstance(value, bool):
-        raise CompileError(json_path, "invalid-value", 'expected a number or a string like "60k"')
-    if isinstance(value, int):
+    """An integer, or a shorthand string ("60k", "200K", "1M", "32Ki"): the one reading engine.config has."""
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:([kKmMgG])(i?)B?)?\s*", value)
-        if m:
-            number, unit, binary = m.groups()
-            base = 1024 if binary else 1000
-            power = {"": 0, "k": 1, "m": 2, "g": 3}[(unit or "").lower()]
-            return int(float(number) * base**power)
-    raise CompileError(json_path, "invalid-value", f'expected a number or a string like "60k", got {value!r}')
+    count = parse_shorthand(value) if isinstance(value, str) else None
+    if count is None:
+        raise CompileError(json_path, "invalid-value", f'expected a number or a string like "60k", got {value!r}')
+    return count
 
 
 # --- conditions -------------------------------------------------------------------------------------------
