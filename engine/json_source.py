@@ -255,6 +255,9 @@ def parse_json(text: str, *, max_depth: int = MAX_DEPTH) -> ParsedJson:
         elif pos < len(text) and text[pos] == closer:
             stack.pop()
             pos += 1
+        elif pos < len(text) and (text[pos] in '"{[-' or text[pos].isdigit()):
+            between = "members" if is_object else "elements"
+            raise JsonSyntaxError("json-syntax", f"missing ',' between {between}", pos)
         else:
             raise _unexpected(text, pos, f"',' or {closer!r}")
     pos = ws(pos)

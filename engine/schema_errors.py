@@ -37,6 +37,7 @@ _TYPE_NAMES = {
     "boolean": "true or false",
     "null": "null",
 }
+_REWRITE_ONLY = frozenset({"route", "target", "provider", "format", "upstream_model"})
 _GOT_NAMES = {**_TYPE_NAMES, "boolean": "a boolean"}
 
 
@@ -113,8 +114,14 @@ class SchemaChecker:
 
     def _additional(self, error: ValidationError, path: str, value: Any, instance: Any) -> Iterator[Finding]:
         known = list(error.schema.get("properties", {}))
+        routing_when = error.schema.get("title") == "RoutingWhen"
         for key in instance if isinstance(instance, dict) else ():
-            if key not in known:
+            if key in known:
+                continue
+            if routing_when and key in _REWRITE_ONLY:
+                message = f"{key!r} is known only after routing: use it in rewrite rules"
+                yield key_path(path, key), "rewrite-only-condition", message, True
+            else:
                 yield key_path(path, key), "unknown-key", f"unknown key {key!r}{did_you_mean(key, known)}", True
 
     def _required(self, error: ValidationError, path: str, value: Any, instance: Any) -> Iterator[Finding]:
