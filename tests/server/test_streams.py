@@ -1,0 +1,81 @@
+"""Streams in flight: client disconnects cancel the upstream (C1/C2), translated streams get pings
+while the upstream is silent (U11), and bytes are relayed as they arrive, never buffered."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+
+import httpx
+
+from tests.fakes import anthropic_stream as A
+from tests.fakes import openai_stream as O
+from tests.fakes.responses import Hang, Stream
+from tests.server.conftest import CLIENT_KEY, Stack
+
+STREAM = {"model": "claude-x", "max_tokens": 10, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def test_disconnect_while_waiting_for_the_first_byte_cancels_the_upstream(stack: Stack) -> None:
+    stack.fake.always("/v1/messages", Hang())
+    with contextlib.suppress(httpx.TimeoutException):
+        stack.post("/v1/messages", STREAM, timeout=0.5)
+    request = stack.fake.wait_for_requests(1)[0]
+    assert request.closed.wait(2), "the upstream request must be cancelled when the client leaves"
+
+
+def test_disconnect_mid_stream_closes_the_upstream(stack: Stack) -> None:
+    chunks = A.message_stream(A.message(A.text("a long answer " * 5)), pieces=40)
+    stack.fake.always("/v1/messages", Stream(chunks, delay=0.2))
+    with httpx.Client(timeout=10) as client, client.stream(
+        "POST", stack.url + "/v1/messages", json=STREAM, headers={"x-api-key": CLIENT_KEY}
+    ) as response:
+        assert response.status_code == 200
+        for _ in response.iter_raw():
+            break  # first bytes in hand: hang up
+    request = stack.fake.wait_for_requests(1)[0]
+    assert request.closed.wait(2)
+    assert request.closed_at is not None
+
+
+def test_chunks_arrive_while_the_upstream_is_still_open(stack: Stack) -> None:
+    chunks = A.message_stream(A.message(A.text("slow answer")), pieces=4)
+    stack.fake.always("/v1/messages", Stream(chunks[:3], end="hang"))  # then silence, connection open
+    with httpx.Client(timeout=20) as client, client.stream(
+        "POST", stack.url + "/v1/messages", json=STREAM, headers={"x-api-key": CLIENT_KEY}
+    ) as response:
+        received = b""
+        for piece in response.iter_raw():
+            received += piece
+            if b"content_block_start" in received:
+                break
+        upstream = stack.fake.requests[0]
+        assert not upstream.closed.is_set()  # relayed as it came, not held until the upstream finished
+    assert received.startswith(b"event: message_start")
+
+
+def test_translated_stream_gets_pings_while_the_upstream_thinks(stack: Stack) -> None:
+    chunks = O.chat_stream(content=["Hel", "lo"])
+    delays = [0.0, 1.3] + [0.0] * (len(chunks) - 2)  # ping_interval is 0.5 s in this config
+    stack.fake.always("/v1/chat/completions", Stream(chunks, delays=delays))
+    response = stack.post("/v1/messages", {**STREAM, "model": "gpt-4o"})
+    assert response.status_code == 200
+    events = [line[7:] for line in response.text.splitlines() if line.startswith("event: ")]
+    assert "ping" in events
+    assert events[-1] == "message_stop"
+
+
+def test_client_reading_nothing_does_not_stall_the_server(stack: Stack) -> None:
+    """A client that never reads its stream must not block other clients (back-pressure is per stream)."""
+    chunks = A.message_stream(A.message(A.text("x" * 2000)), pieces=200)
+    stack.fake.add("/v1/messages", Stream(chunks))
+    stack.fake.always("/v1/messages", A.auto(A.message(A.text("ok"))))
+    host, port = stack.url.removeprefix("http://").split(":")
+    body = httpx.Request("POST", "http://x/v1/messages", json=STREAM).content
+    with socket.create_connection((host, int(port))) as stuck:
+        head = (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                f"x-api-key: {CLIENT_KEY}\r\ncontent-length: {len(body)}\r\n\r\n").encode()
+        stuck.sendall(head + body)
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        ok = stack.post("/v1/messages", {**STREAM, "stream": False})
+        assert ok.status_code == 200
