@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from engine.errors import ProxyError
 from engine.features import Features
-from engine.match import RuleContext
+from engine.match import RuleContext, evaluate
 from engine.rewrite import fresh, merge_patch
 from engine.snapshot import ResolvedModel, RoutingRule, Snapshot
 from engine.tokens import TokenEstimator
@@ -151,11 +151,17 @@ def _run_routing(snapshot: Snapshot, ctx: RuleContext, trace: list[TraceStep], e
         if rule.model is not None and rule.model not in snapshot.models:  # the loader prevents this
             trace.append(TraceStep("routing", rule.id, False, f"model alias {rule.model!r} is not configured"))
             continue
-        if rule.when.matches(ctx):
+        if explain:
+            ok, reason = evaluate(rule.when, ctx)
+        else:
+            ok, reason = rule.when.matches(ctx), "no match"
+        if ok:
+            if not explain:
+                reason = rule.when.explain(ctx)
             action = f"route {rule.route}" if rule.route is not None else f"model {rule.model}"
-            trace.append(TraceStep("routing", rule.id, True, f"{rule.when.explain(ctx)} -> {action}"))
+            trace.append(TraceStep("routing", rule.id, True, f"{reason} -> {action}"))
             return rule
-        trace.append(TraceStep("routing", rule.id, False, rule.when.explain(ctx) if explain else "no match"))
+        trace.append(TraceStep("routing", rule.id, False, reason))
     return None
 
 
@@ -173,13 +179,14 @@ def _rewrite(
     for rule in snapshot.rewrite_rules:
         # Each rule sees the request as the previous rules left it (`map` reads this, not its own edits).
         ctx = RuleContext(current, headers, features, route, target)
-        if not rule.when.matches(ctx):
+        ok, reason = evaluate(rule.when, ctx) if explain else (rule.when.matches(ctx), "")
+        if not ok:
             if explain:
-                trace.append(TraceStep("rewrite", rule.id, False, rule.when.explain(ctx)))
+                trace.append(TraceStep("rewrite", rule.id, False, reason))
             continue
         for action in rule.actions:
             current = action.apply(current, ctx)
-        trace.append(TraceStep("rewrite", rule.id, True, rule.when.explain(ctx)))
+        trace.append(TraceStep("rewrite", rule.id, True, reason or rule.when.explain(ctx)))
     return _finalize(current, target, features.model)
 
 

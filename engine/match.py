@@ -202,14 +202,18 @@ class JmesPathTrue:
         value, _ = search(self.expr, jmespath_data(ctx))
         return _truthy(value)
 
-    def explain(self, ctx: MatchContext) -> str:
+    def check(self, ctx: MatchContext) -> tuple[bool, str]:
         value, error = search(self.expr, jmespath_data(ctx))
         if error is not None:
-            return f"jmespath {self.source!r} failed ({error}): no match"
+            return False, f"jmespath {self.source!r} failed ({error}): no match"
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        return f"jmespath {self.source!r} is {'truthy' if _truthy(value) else 'falsy'} ({shown})"
+        ok = _truthy(value)
+        return ok, f"jmespath {self.source!r} is {'truthy' if ok else 'falsy'} ({shown})"
+
+    def explain(self, ctx: MatchContext) -> str:
+        return self.check(ctx)[1]
 
 
 def _truthy(value: Any) -> bool:
@@ -260,6 +264,15 @@ class TargetField:
 # --- combinators ---------------------------------------------------------------------------------------
 
 
+def evaluate(cond: Condition, ctx: MatchContext) -> tuple[bool, str]:
+    """(matches, why) in one evaluation where the condition supports it (JMESPath, combinators)."""
+    check = getattr(cond, "check", None)
+    if check is not None:
+        result: tuple[bool, str] = check(ctx)
+        return result
+    return cond.matches(ctx), cond.explain(ctx)
+
+
 @dataclass(frozen=True, slots=True)
 class AllOf:
     """`all`, and the implicit AND of the keys of one `when` object. Empty: always true."""
@@ -269,15 +282,20 @@ class AllOf:
     def matches(self, ctx: MatchContext) -> bool:
         return all(part.matches(ctx) for part in self.parts)
 
-    def explain(self, ctx: MatchContext) -> str:
+    def check(self, ctx: MatchContext) -> tuple[bool, str]:
         if not self.parts:
-            return "always"
+            return True, "always"
         reasons: list[str] = []
+        ok = True
         for part in self.parts:
-            reasons.append(part.explain(ctx))
-            if not part.matches(ctx):
-                return " and ".join(reasons) if len(reasons) == 1 else "(" + " and ".join(reasons) + ")"
-        return reasons[0] if len(reasons) == 1 else "(" + " and ".join(reasons) + ")"
+            ok, reason = evaluate(part, ctx)
+            reasons.append(reason)
+            if not ok:
+                break  # the same short-circuit as `matches`: nothing more is computed
+        return ok, reasons[0] if len(reasons) == 1 else "(" + " and ".join(reasons) + ")"
+
+    def explain(self, ctx: MatchContext) -> str:
+        return self.check(ctx)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,15 +305,19 @@ class AnyOf:
     def matches(self, ctx: MatchContext) -> bool:
         return any(part.matches(ctx) for part in self.parts)
 
-    def explain(self, ctx: MatchContext) -> str:
+    def check(self, ctx: MatchContext) -> tuple[bool, str]:
         if not self.parts:
-            return "any of nothing: never"
+            return False, "any of nothing: never"
         reasons: list[str] = []
         for part in self.parts:
-            if part.matches(ctx):
-                return part.explain(ctx)
-            reasons.append(part.explain(ctx))
-        return "none of (" + "; ".join(reasons) + ")"
+            ok, reason = evaluate(part, ctx)
+            if ok:
+                return True, reason
+            reasons.append(reason)
+        return False, "none of (" + "; ".join(reasons) + ")"
+
+    def explain(self, ctx: MatchContext) -> str:
+        return self.check(ctx)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,8 +327,12 @@ class Not:
     def matches(self, ctx: MatchContext) -> bool:
         return not self.part.matches(ctx)
 
+    def check(self, ctx: MatchContext) -> tuple[bool, str]:
+        ok, reason = evaluate(self.part, ctx)
+        return not ok, f"not ({reason})"
+
     def explain(self, ctx: MatchContext) -> str:
-        return f"not ({self.part.explain(ctx)})"
+        return self.check(ctx)[1]
 
 
 __all__ = [
@@ -322,5 +348,6 @@ __all__ = [
     "StringMatcher",
     "TargetField",
     "TokensCompare",
+    "evaluate",
     "search",
 ]
