@@ -49,15 +49,23 @@ class Decision:
     features: Features
 
 
-def _not_found(snapshot: Snapshot, model: str) -> ProxyError:
+@dataclass(frozen=True)
+class NoRouteError(ProxyError):
+    """404: nothing is configured for this request. Carries the rules tried, for `explain` and logs."""
+
+    trace: tuple[TraceStep, ...] = ()
+
+
+def _not_found(snapshot: Snapshot, model: str, trace: list[TraceStep]) -> NoRouteError:
     aliases = ", ".join(sorted(snapshot.models)) or "none"
     routes = ", ".join(sorted(snapshot.routes)) or "none"
-    return ProxyError(
+    return NoRouteError(
         404,
         f"no target for model {model!r}: it is not `provider,model` for a configured provider, not a model "
         f"alias, no routing rule matched and no `default` route is configured "
         f"(model aliases: {aliases}; routes: {routes})",
         should_retry=False,
+        trace=tuple(trace),
     )
 
 
@@ -128,7 +136,7 @@ def decide(
             target, fallbacks = _route_target(snapshot, route)
             trace.append(TraceStep("default", None, True, "no routing rule matched: route default"))
         else:
-            raise _not_found(snapshot, model)
+            raise _not_found(snapshot, model, trace)
 
     rewritten = _rewrite(snapshot, request, headers, features, route, target, trace, explain)
     return Decision(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.decide import Decision
+    from engine.decide import Decision, TraceStep
     from engine.snapshot import Snapshot
     from engine.tokens import TokenEstimator
 
@@ -132,7 +132,7 @@ def build_report(
     estimator: TokenEstimator,
 ) -> dict[str, Any]:
     """Everything `explain` shows, as plain JSON. Raises nothing for a 404: it is part of the report."""
-    from engine.decide import decide
+    from engine.decide import NoRouteError, decide
     from engine.errors import ProxyError
     from engine.features import Features
 
@@ -146,12 +146,11 @@ def build_report(
         decision = decide(snapshot, body, headers, estimator, explain=True)
     except ProxyError as err:
         report["features"] = Features(body, headers, estimator).summary()
+        report["trace"] = _trace(err.trace) if isinstance(err, NoRouteError) else []
         report["error"] = {"status": err.status, "type": err.error_type, "message": err.message}
         return report
     report["features"] = decision.features.summary()  # forces the token count
-    report["trace"] = [
-        {"phase": s.phase, "rule": s.rule_id, "matched": s.matched, "reason": s.reason} for s in decision.trace
-    ]
+    report["trace"] = _trace(decision.trace)
     report["route"] = decision.route
     report["rule"] = decision.rule_id
     report["target"] = target_summary(decision)
@@ -160,6 +159,10 @@ def build_report(
     label = f"to {decision.target.provider.name}"
     report["diff"] = request_diff(body, decision.request, label)
     return report
+
+
+def _trace(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
+    return [{"phase": s.phase, "rule": s.rule_id, "matched": s.matched, "reason": s.reason} for s in steps]
 
 
 def render_text(report: Mapping[str, Any]) -> str:
@@ -181,17 +184,18 @@ def render_text(report: Mapping[str, Any]) -> str:
     out.append(f"  tools         {len(tools)}: {', '.join(tools)}" if tools else "  tools         none")
     out.append(f"  server tools  {', '.join(f['server_tools']) or 'none'}")
     out.append(f"  images        {str(f['images']).lower()}")
+    if report["trace"]:
+        out.append("")
+        out.append("rules")
+    for step in report["trace"]:
+        mark = "+" if step["matched"] else "-"
+        name = f"{step['rule']}: " if step["rule"] else ""
+        out.append(f"  {mark} {step['phase']:<8} {name}{step['reason']}")
     if "error" in report:
         err = report["error"]
         out.append("")
         out.append(f"no target: the proxy answers {err['status']} {err['type']}: {err['message']}")
         return "\n".join(out) + "\n"
-    out.append("")
-    out.append("rules")
-    for step in report["trace"]:
-        mark = "+" if step["matched"] else "-"
-        name = f"{step['rule']}: " if step["rule"] else ""
-        out.append(f"  {mark} {step['phase']:<8} {name}{step['reason']}")
     t = report["target"]
     out.append("")
     out.append("decision")

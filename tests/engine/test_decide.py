@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.decide import decide, retarget
+from engine.decide import NoRouteError, decide, retarget
 from engine.errors import ProxyError
 from engine.tokens import TokenEstimator
 from tests.engine.snapshots import DEFAULT_MODELS, make_snapshot, model
@@ -105,6 +105,13 @@ def test_no_default_is_404_naming_configuration() -> None:
     assert err.value.status == 404
     assert "model aliases: gpt, haiku, opus, passthrough, sonnet" in err.value.message
     assert "routes: think" in err.value.message
+    assert isinstance(err.value, NoRouteError)
+    assert [(s.rule_id, s.matched) for s in err.value.trace] == [
+        ("long", False),
+        ("bg", False),
+        ("think", False),
+        ("pin", False),
+    ]
 
 
 def test_passthrough_keeps_client_model_name() -> None:

@@ -78,7 +78,10 @@ def test_report_for_404() -> None:
     snapshot = load_snapshot(CASES_DIR / "no-default-route-404")
     report = build_report(snapshot, {**BODY, "model": "gpt-x"}, {}, TokenEstimator(words))
     assert report["error"]["status"] == 404 and "routes: think" in report["error"]["message"]
-    assert "no target: the proxy answers 404 not_found_error" in render_text(report)
+    assert [(s["rule"], s["matched"]) for s in report["trace"]] == [("think", False)]
+    text = render_text(report)
+    assert "  - routing  think: thinking is false (wanted true)" in text
+    assert "no target: the proxy answers 404 not_found_error" in text
 
 
 def test_long_lines_are_clipped_in_the_diff() -> None:
