@@ -210,3 +210,27 @@ def test_standalone_process(tmp_path: Path) -> None:
         assert proc.stdin is not None
         proc.stdin.close()  # the lifeline: the process exits by itself
         assert proc.wait(10) == 0
+
+
+def test_rst_mid_stream_after_some_chunks(up: FakeUpstream) -> None:
+    up.add("/s", Stream([b"data: 1\n\n", b"data: 2\n\n"], end="rst"))
+    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)), httpx.stream("GET", up.url + "/s") as r:
+        for _ in r.iter_raw():
+            pass
+
+
+def test_stall_after_chunks_then_client_gives_up(up: FakeUpstream) -> None:
+    up.add("/s", Stream([b"data: 1\n\n"], end="hang", headers_delay=0.01))
+    got = b""
+    with pytest.raises(httpx.ReadTimeout), httpx.stream("GET", up.url + "/s", timeout=httpx.Timeout(5, read=0.2)) as r:
+        for piece in r.iter_raw():
+            got += piece
+    assert got == b"data: 1\n\n"
+    assert up.wait_for_requests(1)[0].closed.wait(5)
+
+
+def test_head_request_gets_headers_only(up: FakeUpstream) -> None:
+    up.always("*", Json({"x": 1}))
+    r = httpx.head(up.url + "/api/hello")
+    assert r.status_code == 200 and r.content == b""
+    assert up.requests[0].method == "HEAD"
