@@ -182,6 +182,20 @@ class InlineProfile(Strict):
         default=None, description="Split inline <think>...</think> into thinking."
     )
 
+    reasoning_efforts: Globs | None = Field(
+        default=None, description='Reasoning effort levels accepted, lowest first, e.g. ["low", "medium", "high"].'
+    )
+    reasoning_echo_placeholder: StrictStr | None = Field(
+        default=None, description="Sent on an assistant tool-call message that has no reasoning to echo."
+    )
+    schema_drop_keywords: Globs | None = Field(
+        default=None, description="JSON Schema keywords removed from tool parameters."
+    )
+    send_top_k: StrictBool | None = Field(default=None, description="The upstream understands `top_k`.")
+    max_stop_sequences: Annotated[StrictInt, Ge(0)] | None = Field(
+        default=None, description="Most `stop` entries the upstream accepts."
+    )
+
     def overrides(self) -> dict[str, Any]:
         """The fields given in the file (everything but `extends`)."""
         return {k: getattr(self, k) for k in self.model_fields_set if k != "extends"}
