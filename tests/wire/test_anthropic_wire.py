@@ -32,7 +32,7 @@ CASE_DIRS = sorted(p for p in CASES.iterdir() if p.is_dir())
 def _profile(spec: str | dict[str, Any]) -> Profile:
     if isinstance(spec, str):
         return BUILTIN_PROFILES[spec]
-    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "extends"}
+    overrides: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "extends"}
     return replace(BUILTIN_PROFILES[spec["extends"]], name="inline", **overrides)
 
 

@@ -206,3 +206,21 @@ def test_huge_line_in_many_chunks_is_refused_at_the_cap() -> None:
             dec.feed(piece)
             fed += 1
     assert fed == 127  # "data: " + 128 x 64 KiB is the first to exceed 8 MiB
+
+
+@settings(max_examples=200, deadline=None)
+@given(_stream(), st.lists(st.integers(min_value=0, max_value=10_000), max_size=12))
+def test_ends_under_any_rechunking(stream: tuple[bytes, list[SSEEvent]], cuts: list[int]) -> None:
+    """Each reported end, made absolute, is a point where the bytes so far hold exactly the events so far."""
+    raw, expected = stream
+    points = sorted({c % (len(raw) + 1) for c in cuts})
+    dec = SSEDecoder()
+    seen: list[SSEEvent] = []
+    for a, b in zip([0, *points], [*points, len(raw)], strict=True):
+        events, ends = dec.feed_with_ends(raw[a:b])
+        assert len(events) == len(ends)
+        for event, end in zip(events, ends, strict=True):
+            seen.append(event)
+            assert 0 < end <= b - a
+            assert SSEDecoder().feed(raw[: a + end]) == seen
+    assert seen == expected
