@@ -15,7 +15,8 @@ starts once its name is known (its id minted if the upstream sends none); fragme
 are buffered. When a new call appears while another tool block is open, the open call's arguments are
 parsed once: complete JSON means the upstream moved on, so the open block stops and the new one streams
 live (the usual sequential case costs one parse per call). Incomplete means true interleaving: the new
-call is buffered whole (id, name, fragments) and flushed, in index order, when the stream ends. A
+call, and every call after it, is buffered whole (id, name, fragments) and flushed, in index order,
+when the stream ends. A
 fragment for a call whose block already stopped can only be whitespace or invalid JSON, and is dropped.
 """
 
@@ -69,6 +70,7 @@ class StreamTranslator:
         self._details: list[dict[str, Any]] = []  # reasoning_details of the open thinking block
         self._calls: dict[int, _Call] = {}
         self._open_call: _Call | None = None
+        self._queueing = False  # a call was buffered for the end: later calls queue behind it
         self._has_tools = False
         self._finish: Any = None
         self._reported_stop: Any = None
@@ -241,8 +243,11 @@ class StreamTranslator:
             call.parts.append(fragment)
         if call.state == _NEW and call.name is not None:
             current = self._open_call
-            if current is not None and not _complete_json(current.parts):
-                call.state = _QUEUED  # interleaved with an unfinished call: flushed at the end
+            if self._queueing or (current is not None and not _complete_json(current.parts)):
+                # Interleaved with an unfinished call: flushed at the end, and so is every later call
+                # (blocks keep the upstream's index order).
+                call.state = _QUEUED
+                self._queueing = True
             else:
                 self._start_call(call, out)
 
