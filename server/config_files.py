@@ -78,7 +78,7 @@ def builtin_rule_names() -> tuple[str, ...]:
     return tuple(sorted(p.name[:-5] for p in package.iterdir() if p.name.endswith(".json")))
 
 
-def _read_builtin(name: str) -> bytes | None:
+def read_builtin(name: str) -> bytes | None:
     if not _BUILTIN_NAME.match(name):
         return None
     resource = importlib.resources.files("rules").joinpath(f"{name}.json")
@@ -107,7 +107,7 @@ def _resolve_rules(
         at = f"$.rules[{i}]"
         if pattern.startswith(BUILTIN_PREFIX):
             name = pattern[len(BUILTIN_PREFIX) :]
-            data = _read_builtin(name)
+            data = read_builtin(name)
             if data is None:
                 hint = did_you_mean(name, builtin_rule_names())
                 problems.append(doc.problem(at, "unknown-builtin", f"no built-in rule file {name!r}{hint}"))
