@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from server.holder import SnapshotHolder
 from server.logging_setup import log_event
 from server.reload import watch_and_reload
 from server.settings import ServeSettings
-from server.state import ServerState, route_headers
+from server.state import EstimatorWarmup, ServerState, route_headers
 from server.upstream import create_client
 
 log = logging.getLogger("cc_proxy")
@@ -28,6 +29,7 @@ log = logging.getLogger("cc_proxy")
 # Sanic answers its own 503 when a handler is silent this long: keep it above every upstream deadline.
 RESPONSE_TIMEOUT_MARGIN = 60.0
 GRACEFUL_SHUTDOWN_TIMEOUT = 15.0
+RELOAD_STOP_WAIT = 2.0
 
 
 class AnthropicErrorHandler(ErrorHandler):
@@ -60,7 +62,7 @@ def create_app(
     *,
     load: Callable[[str | None], Any] | None = None,
     on_ready: Callable[[Sanic[Any, Any]], None] | None = None,
-    estimator: Any = None,
+    build_estimator: Callable[[], Any] | None = None,
 ) -> Sanic[Any, Any]:
     """Build the app around `holder` (already holding the first snapshot). `load` reloads from disk (None:
     no hot reload); `on_ready` runs once the server listens (the serve command prints the URL there)."""
@@ -77,22 +79,23 @@ def create_app(
         + RESPONSE_TIMEOUT_MARGIN
     )
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
-    app.ctx.state = ServerState(holder=holder, estimator=estimator, upstream_transport=settings.upstream_transport)
+    make_estimator = build_estimator or _default_estimator
+    app.ctx.state = ServerState(holder=holder, upstream_transport=settings.upstream_transport)
     app.ctx.stop_reload = None
+    app.ctx.reload_task = None
     mount(app, server.mount_prefix)
 
     @app.before_server_start
     async def _start(app: Sanic[Any, Any]) -> None:
         state: ServerState = app.ctx.state
         state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
-        if state.estimator is None:
-            from server.tokens import build_estimator
-
-            state.estimator = build_estimator()
+        state.warmup = EstimatorWarmup(make_estimator)  # per worker: threads do not survive a fork
         if load is not None and settings.watch:
             stop = asyncio.Event()
             app.ctx.stop_reload = stop
-            app.add_task(
+            # A plain task, not Sanic's add_task: Sanic cancels its own tasks before the stop listeners
+            # run; this one is stopped by its event and awaited in _stopping.
+            app.ctx.reload_task = asyncio.create_task(
                 watch_and_reload(holder, settings.config_path, load, stop, debounce_ms=settings.reload_debounce_ms),
                 name="cc_proxy_reload",
             )
@@ -106,7 +109,11 @@ def create_app(
     async def _stopping(app: Sanic[Any, Any]) -> None:
         stop: asyncio.Event | None = app.ctx.stop_reload
         if stop is not None:
-            stop.set()
+            stop.set()  # awatch sees it and returns; wait briefly so the task ends cleanly, not cancelled
+            task: asyncio.Task[None] | None = app.ctx.reload_task
+            if task is not None:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, RELOAD_STOP_WAIT)
 
     @app.after_server_stop
     async def _stop(app: Sanic[Any, Any]) -> None:
@@ -116,6 +123,12 @@ def create_app(
             state.client = None
 
     return app
+
+
+def _default_estimator() -> Any:
+    from server.tokens import build_estimator
+
+    return build_estimator()
 
 
 def _dumps(value: Any) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,13 +22,41 @@ if TYPE_CHECKING:
 MAX_HEADER_VALUE = 200
 
 
+class EstimatorWarmup:
+    """tiktoken's encoder takes ~0.25 s to build: build it in a thread while the server starts, so it
+    listens at once; the first request that needs it waits for the build if it is still running."""
+
+    __slots__ = ("_future", "_value")
+
+    def __init__(self, build: Callable[[], TokenEstimator]) -> None:
+        self._value: TokenEstimator | None = None
+        self._future: Future[TokenEstimator] = Future()
+
+        def run() -> None:
+            try:
+                self._future.set_result(build())
+            except BaseException as exc:  # surfaced to the first caller of get()
+                self._future.set_exception(exc)
+
+        threading.Thread(target=run, name="cc-proxy-tokenizer", daemon=True).start()
+
+    def get(self) -> TokenEstimator:
+        if self._value is None:
+            self._value = self._future.result()
+        return self._value
+
+
 @dataclass(slots=True)
 class ServerState:
     holder: SnapshotHolder
-    estimator: TokenEstimator | None
+    warmup: EstimatorWarmup | None = None
     upstream_transport: str = "aiohttp"
     budget: RetryBudget = field(default_factory=RetryBudget)
     client: httpx.AsyncClient | None = None
+
+    @property
+    def estimator(self) -> TokenEstimator | None:
+        return self.warmup.get() if self.warmup is not None else None
 
     def http(self) -> httpx.AsyncClient:
         assert self.client is not None, "upstream client is created in before_server_start"

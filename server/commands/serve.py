@@ -97,13 +97,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"export ANTHROPIC_BASE_URL={url}{prefix}", flush=True)
 
     holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
-    app = create_app(settings, holder, load=load_from_disk, on_ready=announce)
     if settings.workers > 1:
         from sanic import Sanic
 
+        app = create_app(settings, holder, load=load_from_disk)
         Sanic.start_method = "fork"  # workers inherit the loaded app instead of re-importing a module
         app.prepare(sock=sock, workers=settings.workers, access_log=False, motd=False)
+        announce(app)  # once, from the main process: the socket already listens
         Sanic.serve(primary=app)
     else:
+        app = create_app(settings, holder, load=load_from_disk, on_ready=announce)
         app.run(sock=sock, single_process=True, access_log=False, motd=False)
     return 0
