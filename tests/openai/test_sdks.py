@@ -110,6 +110,7 @@ def _openai_final(raw: bytes) -> dict[str, Any]:
     return final
 
 
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning")  # openai SDK, object arguments
 @pytest.mark.parametrize("name", STREAM_CASES)
 def test_anthropic_sdk_consumes_stream(name: str) -> None:
     case = golden.load_case(name)
