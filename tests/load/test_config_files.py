@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -131,6 +132,12 @@ def test_check_reports_the_builtin_default(
 
 def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
     """`builtin:NAME` and editors' `$schema` need the JSON files inside the distribution, not only the checkout."""
+    source = tmp_path / "src"  # a copy: setuptools builds in the source tree and must not litter the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for package in ("engine", "server", "rules", "schemas"):
+        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     build = subprocess.run(
         [
             sys.executable,
@@ -142,7 +149,7 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
             "-q",
             "-w",
             str(tmp_path),
-            str(REPO),
+            str(source),
         ],
         capture_output=True,
         text=True,
@@ -158,7 +165,8 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(target)
     probe = (
-        "from server.config_files import read_builtin; import sys; sys.stdout.write(str(len(read_builtin('default'))))"
+        "import sys, rules, server.config_files as c; "
+        "sys.stdout.write(f'{c.__file__}|{rules.__file__}|{len(c.read_builtin(\"default\"))}')"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -169,4 +177,6 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(target)},
     )
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) == len((REPO / "rules" / "default.json").read_bytes())
+    module_file, rules_file, size = result.stdout.split("|")
+    assert module_file.startswith(str(target)) and rules_file.startswith(str(target))  # not the checkout
+    assert int(size) == len((REPO / "rules" / "default.json").read_bytes())
