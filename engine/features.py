@@ -6,7 +6,7 @@ caller (`cc-proxy explain`, count_tokens) requests it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from engine.tokens import TokenEstimator
@@ -15,16 +15,22 @@ _THINKING_ON = frozenset({"enabled", "adaptive"})
 _CLIENT_TOOL_TYPES = frozenset({"custom"})
 
 
-def _has_image(blocks: Iterable[Any]) -> bool:
-    for block in blocks:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "image":
-            return True
-        inner = block.get("content")  # tool_result (and search results) nest blocks
-        if isinstance(inner, list) and _has_image(inner):
-            return True
+# tool_result content nests blocks (2 deep in practice); hostile nesting is not walked further.
+MAX_NESTING = 16
+
+
+def _has_image(blocks: list[Any]) -> bool:
+    stack: list[tuple[list[Any], int]] = [(blocks, 0)]
+    while stack:
+        items, depth = stack.pop()
+        for block in items:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "image":
+                return True
+            inner = block.get("content")  # tool_result (and search results) nest blocks
+            if isinstance(inner, list) and depth < MAX_NESTING:
+                stack.append((inner, depth + 1))
     return False
 
 

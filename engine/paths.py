@@ -24,6 +24,7 @@ Segment = str | int | _Wildcard
 Path = tuple[Segment, ...]
 
 MAX_PATH_LENGTH = 1024
+MAX_SEGMENTS = 64  # updates recurse once per segment
 
 
 class PathError(ValueError):
@@ -80,6 +81,8 @@ def parse_path(text: str) -> Path:
                 i += 1
             segments.append(text[start:i])
             expect_key = False
+    if len(segments) > MAX_SEGMENTS:
+        raise PathError(f"path has more than {MAX_SEGMENTS} segments", 0)
     return tuple(segments)
 
 

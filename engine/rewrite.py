@@ -27,6 +27,10 @@ def fresh(value: Any) -> Any:
     return value
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class DropPaths:
     paths: tuple[tuple[str, Path], ...]  # (text, parsed)
@@ -60,8 +64,9 @@ class SetPaths:
             data["headers"] = dict(ctx.headers)
             value, _ = search(item.expr, data)
             if value is not None:
-                # JMESPath may return a subtree of the request itself: copy it so no two places alias.
-                request = set_path(request, item.path, partial(fresh, value))
+                # A subtree of the request may now appear twice: fine, the request is never mutated
+                # (copying could recurse as deep as a hostile body nests).
+                request = set_path(request, item.path, partial(_same, value))
         return request
 
 
@@ -76,7 +81,7 @@ class MapPaths:
         values = [(dest, search(expr, data)[0]) for _, dest, _, expr in self.items]
         for dest, value in values:
             if value is not None:
-                request = set_path(request, dest, partial(fresh, value))
+                request = set_path(request, dest, partial(_same, value))
         return request
 
 

@@ -26,6 +26,9 @@ TOOL_USE_PROMPT_TOKENS = 346
 TOOL_USE_PROMPT_TOKENS_FORCED = 313
 # Texts shorter than this are counted directly: caching them would cost as much as encoding.
 MIN_CACHED_CHARS = 32
+# tool_result content nests blocks; real requests nest 2 deep. Deeper (hostile) nesting is not
+# walked, so a body of ~500 nested levels cannot exhaust the interpreter stack.
+MAX_NESTING = 16
 
 
 class TokenEstimator:
@@ -78,8 +81,8 @@ class TokenEstimator:
             return self.text(value)
         try:
             return self.text(orjson.dumps(value).decode())
-        except TypeError:  # not JSON-serialisable: cannot come from a parsed body; count its repr
-            return self.text(repr(value))
+        except TypeError:  # nested beyond orjson's limit, or not JSON (cannot come from a parsed body)
+            return 0
 
     def count(self, request: Mapping[str, Any]) -> int:
         total = REQUEST_OVERHEAD
@@ -125,16 +128,18 @@ class TokenEstimator:
             total += self._json(schema)
         return total
 
-    def blocks(self, blocks: Iterable[Any]) -> int:
+    def blocks(self, blocks: Iterable[Any], depth: int = 0) -> int:
+        if depth > MAX_NESTING:
+            return 0
         total = 0
         for block in blocks:
             if isinstance(block, str):
                 total += self.text(block)
             elif isinstance(block, dict):
-                total += self.block(block)
+                total += self.block(block, depth)
         return total
 
-    def block(self, block: Mapping[str, Any]) -> int:
+    def block(self, block: Mapping[str, Any], depth: int = 0) -> int:
         kind = block.get("type")
         if kind == "text":
             text = block.get("text")
@@ -147,8 +152,8 @@ class TokenEstimator:
             if isinstance(content, str):
                 return self.text(content)
             if isinstance(content, list):
-                return self.blocks(content)
-            return 0 if content is None else self._json(content)
+                return self.blocks(content, depth + 1)
+            return 0 if content is None or depth > MAX_NESTING else self._json(content)
         if kind == "thinking":
             thinking = block.get("thinking")
             return self.text(thinking) if isinstance(thinking, str) else 0
@@ -164,7 +169,7 @@ class TokenEstimator:
             name = block.get("tool_name")
             return self.text(name) if isinstance(name, str) else 1
         # Anything else (search_result, container_upload, future types): its JSON text.
-        return self._json(block)
+        return self._json(block) if depth <= MAX_NESTING else 0
 
     def _document(self, block: Mapping[str, Any]) -> int:
         source = block.get("source")
@@ -173,7 +178,7 @@ class TokenEstimator:
             if source.get("type") == "text" and isinstance(data, str):
                 return self.text(data)
             if source.get("type") == "content" and isinstance(source.get("content"), list):
-                return self.blocks(source["content"])
+                return self.blocks(source["content"], 1)
             if isinstance(data, str):
                 # base64 PDF: ~1,500-3,000 tokens per page; without parsing, ~1 token per 3 bytes.
                 return len(data) * 3 // 4 // 3

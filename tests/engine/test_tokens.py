@@ -7,8 +7,10 @@ import json
 import struct
 from typing import Any
 
+import orjson
 import pytest
 
+from engine.features import Features
 from engine.image_size import base64_image_size, image_tokens, tokens_for_size
 from engine.tokens import (
     MESSAGE_OVERHEAD,
@@ -224,3 +226,32 @@ def test_real_fixture_estimates_are_stable_and_cached() -> None:
     size = est.cache_size
     assert est.count(json.loads(json.dumps(body))) == first
     assert est.cache_size == size
+
+
+def nested_body(depth: int, leaf: str) -> dict[str, Any]:
+    """A body nested as deep as a JSON parser allows (orjson: 1024 levels), built as text."""
+    raw = (
+        '{"model":"m","messages":[{"role":"user","content":'
+        + '[{"type":"tool_result","tool_use_id":"t","content":' * depth
+        + leaf
+        + "}]" * depth
+        + "}]}"
+    )
+    body: dict[str, Any] = orjson.loads(raw)
+    return body
+
+
+def call_at_stack_depth(frames: int, fn: Any) -> Any:
+    """Run `fn` with `frames` Python frames already on the stack, as inside a server handler."""
+    return fn() if frames == 0 else call_at_stack_depth(frames - 1, fn)
+
+
+def test_hostile_nesting_neither_recurses_nor_raises() -> None:
+    body = nested_body(505, '[{"type":"image","source":{"type":"url","url":"u"}}]')
+    est = TokenEstimator(CountingEncoder())
+    tokens = call_at_stack_depth(300, lambda: est.count(body))
+    assert tokens == REQUEST_OVERHEAD + MESSAGE_OVERHEAD  # below MAX_NESTING nothing is walked
+    assert call_at_stack_depth(300, lambda: Features(body, {}, None).images) is False
+    shallow = nested_body(3, '[{"type":"image","source":{"type":"url","url":"u"}}]')
+    assert Features(shallow, {}, None).images is True
+    assert est.count(shallow) == REQUEST_OVERHEAD + MESSAGE_OVERHEAD + 1600
