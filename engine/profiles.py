@@ -61,6 +61,9 @@ class Profile:
     # JSON Schema keywords removed from tool parameters (never inside a `properties` map).
     schema_drop_keywords: tuple[str, ...] = ("$schema",)
     send_top_k: bool = False  # Anthropic `top_k` understood (vLLM, llama.cpp, OpenRouter)
+    # System messages accepted mid-conversation (Claude Code sends one); False: they are appended to
+    # the leading system message (chat templates of local servers often reject a later one).
+    inline_system_messages: bool = True
     max_stop_sequences: int | None = None  # OpenAI accepts at most 4 `stop` entries
 
 
@@ -141,6 +144,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="ollama",
+            inline_system_messages=False,
             max_tokens_field="max_tokens",
             system_role="system",
             send_user=False,
@@ -149,6 +153,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="vllm",
+            inline_system_messages=False,
             max_tokens_field="max_tokens",
             system_role="system",
             reasoning_response_fields=("reasoning", "reasoning_content"),
@@ -158,6 +163,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="llamacpp",
+            inline_system_messages=False,
             max_tokens_field="max_tokens",
             system_role="system",
             reasoning_response_fields=("reasoning_content",),

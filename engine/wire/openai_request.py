@@ -8,10 +8,15 @@ blocks that are not ours (see `engine.wire.reasoning`).
 
 Messages, in order: system blocks (the `x-anthropic-billing-header:` line dropped: it changes per
 conversation and defeats prefix caches) and `role: "system"` messages become `system`/`developer`
-messages; a user turn's `tool_result` blocks become `tool` messages right after the assistant turn
-that made the calls (a result with no matching call becomes user text, a call with no result gets a
-`"(no result)"` tool message: either would be a 400); images inside tool results, which `tool` messages
-cannot carry, follow in one user message together with the turn's own text and images.
+messages (in place, or appended to the leading one when the profile says later ones are rejected);
+a user turn's `tool_result` blocks become `tool` messages right after the assistant turn that made the
+calls (a result with no matching call becomes user text, a call with no result gets a `"(no result)"`
+tool message: either would be a 400); images inside tool results, which `tool` messages cannot carry,
+follow in one user message together with the turn's own text and images.
+
+Tool ids and names pass unchanged: Anthropic and OpenAI share `^[a-zA-Z0-9_-]{1,64}$` for names, and
+OpenAI-dialect servers accept any id string. A `metadata.user_id` longer than 64 characters (Claude
+Code sends a JSON blob with device and session ids) is sent as its SHA-256 hex digest.
 """
 
 from __future__ import annotations
@@ -141,6 +146,9 @@ class _Messages:
 
     def build(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
         system = _system_text(request.get("system"))
+        if not self.profile.inline_system_messages:
+            hoisted = [_system_text(m.get("content")) for m in _system_messages(request.get("messages"))]
+            system = "\n\n".join(t for t in (system, *hoisted) if t)
         if system:
             self.out.append({"role": self.profile.system_role, "content": system})
         messages = request.get("messages")
@@ -156,7 +164,7 @@ class _Messages:
             elif role == "assistant":
                 self._close_calls()
                 self._assistant(blocks)
-            elif role == "system":
+            elif role == "system" and self.profile.inline_system_messages:
                 self._close_calls()
                 text = _system_text(blocks)
                 if text:
@@ -279,13 +287,19 @@ class _Messages:
         if echo is not None:
             text = "".join(reasoning)
             if echo == "reasoning_details":
-                if details or text:
-                    message[echo] = details or [{"type": "reasoning.text", "text": text}]
+                if details:  # only what OpenRouter itself produced: other reasoning has no valid details
+                    message[echo] = details
             elif ours and text:
                 message[echo] = text
             elif calls and self.profile.reasoning_echo_placeholder is not None:
                 message[echo] = self.profile.reasoning_echo_placeholder
         self.out.append(message)
+
+
+def _system_messages(messages: Any) -> list[dict[str, Any]]:
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
 
 
 def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:

@@ -109,8 +109,30 @@ def write(names: list[str]) -> None:
         sys.stdout.write(f"wrote {name}\n")
 
 
+README_HEAD = """# OpenAI-dialect golden cases
+
+One folder per case; `case.json` says which profile, target and context. Inputs -> expected:
+`request.json` (or a real Claude Code body named by `request_fixture`) -> `upstream_request.json`;
+`upstream_response.json` -> `anthropic_response.json`; `upstream.sse` -> `client.sse`.
+`eNN_*` folders cover edge case NN of /work/shared/protocols.md 4.12; `x_*` are further cases.
+Regenerate after a deliberate change and review the diff: `.venv/bin/python -m tests.openai.golden --write`.
+"""
+
+
+def readme() -> str:
+    lines = [README_HEAD]
+    for name in case_names():
+        case = load_case(name)
+        profile = case.get("profile", "openai")
+        label = profile if isinstance(profile, str) else "inline profile"
+        edge = f"4.12 #{case['edge_case']}: " if "edge_case" in case else ""
+        lines.append(f"- `{name}` ({label}): {edge}{case['description']}")
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if not args or args[0] != "--write":
         sys.exit(__doc__)
     write(args[1:] or case_names())
+    (CASES_DIR / "README.md").write_text(readme())
