@@ -80,7 +80,10 @@ class Features:
     @property
     def thinking(self) -> bool:
         thinking = self.request.get("thinking")
-        return isinstance(thinking, dict) and thinking.get("type") in _THINKING_ON
+        if not isinstance(thinking, dict):
+            return False
+        kind = thinking.get("type")
+        return isinstance(kind, str) and kind in _THINKING_ON
 
     @property
     def stream(self) -> bool:
@@ -95,7 +98,7 @@ class Features:
                 if not isinstance(tool, dict):
                     continue
                 kind = tool.get("type")
-                if kind is None or kind in _CLIENT_TOOL_TYPES:
+                if kind is None or (isinstance(kind, str) and kind in _CLIENT_TOOL_TYPES):
                     name = tool.get("name")
                     if isinstance(name, str):
                         client.append(name)

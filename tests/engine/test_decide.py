@@ -186,3 +186,62 @@ def test_params_and_extra_body_applied_last() -> None:
     assert d.request["temperature"] == 0.2 and d.request["top_k"] == 5
     assert d.request["metadata"] == {"t": {"a": 1}}
     assert d.request["model"] == "up"
+
+
+# --- robustness: any JSON body gives a Decision or a ProxyError, never another exception ----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 100000) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=10,
+)
+_block = st.fixed_dictionaries(
+    {"type": st.sampled_from(["text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking", "x"])},
+    optional={"text": _json, "content": _json, "input": _json, "name": _json, "data": _json, "source": _json},
+)
+_bodies = st.fixed_dictionaries(
+    {"model": st.sampled_from(["claude-haiku-4-5", "sonnet", "openai,gpt-5", "nope,x", "m", ""])},
+    optional={
+        "messages": st.lists(
+            st.fixed_dictionaries({"role": st.just("user"), "content": st.text(max_size=5) | st.lists(_block)}),
+            max_size=3,
+        )
+        | _json,
+        "system": _json,
+        "tools": st.lists(
+            st.fixed_dictionaries({}, optional={"name": _json, "type": _json, "input_schema": _json}), max_size=3
+        )
+        | _json,
+        "thinking": _json,
+        "tool_choice": _json,
+        "max_tokens": _json,
+        "metadata": _json,
+    },
+)
+ROBUST_SNAP = make_snapshot(
+    routes={"default": "sonnet", "think": "opus", "background": "haiku", "longContext": "gpt"},
+    routing=[*ROUTING, {"id": "j", "when": {"jmespath": "length(messages[0].content) > `2`"}, "route": "think"}],
+    rewrite=[
+        *REWRITE,
+        {"id": "drops", "drop": ["messages[*].content[*].cache_control", "tools[*].x"]},
+        {"id": "sets", "set": {"metadata.a": {"jmespath": "tools[0].name"}, "tools[*].y": 1}},
+        {"id": "filter", "tools": {"deny": ["B*"]}},
+    ],
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=_bodies)
+def test_any_body_gives_a_decision_or_a_proxy_error(body: dict[str, Any]) -> None:
+    before = copy.deepcopy(body)
+    try:
+        decision = decide(ROBUST_SNAP, body, {"x-user": "u"}, TokenEstimator(Words()), explain=True)
+    except ProxyError:
+        return
+    finally:
+        assert body == before
+    assert decision.features.tokens >= 0
+    decision.features.summary()
