@@ -238,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
             print(problem.render(), file=sys.stderr)
         return EXIT_NO_ROUTE
 
+    for warning in snapshot.warnings:
+        print(warning.render(), file=sys.stderr)
     report = build_report(snapshot, body, headers, build_estimator())
     if args.json:
         sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
