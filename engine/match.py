@@ -18,6 +18,14 @@ from jmespath.parser import ParsedResult
 from engine.features import Features
 from engine.snapshot import Condition, MatchContext, ResolvedModel
 
+# Client credentials: hidden from JMESPath (so no rule can copy them into a body) and from explanations.
+SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
+
+
+def visible_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The `headers` pseudo-field JMESPath sees: every header but the credentials."""
+    return {k: v for k, v in headers.items() if k not in SECRET_HEADERS}
+
 
 class RuleContext:
     """The MatchContext of one decision: routing sees route/target None, rewrite rules see them set."""
@@ -43,7 +51,7 @@ class RuleContext:
         """The request plus the pseudo-field `headers` (a shallow top-level copy, made once)."""
         if self._jmespath_data is None:
             data = dict(self.request)
-            data["headers"] = dict(self.headers)
+            data["headers"] = visible_headers(self.headers)
             self._jmespath_data = data
         return self._jmespath_data
 
@@ -52,7 +60,7 @@ def jmespath_data(ctx: MatchContext) -> dict[str, Any]:
     if isinstance(ctx, RuleContext):
         return ctx.jmespath_data()
     data = dict(ctx.request)
-    data["headers"] = dict(ctx.headers)
+    data["headers"] = visible_headers(ctx.headers)
     return data
 
 
@@ -190,7 +198,10 @@ class HeaderMatch:
             return f"header {self.name} is {state} (wanted {'present' if self.present else 'absent'})"
         if value is None:
             return f"header {self.name} is absent"
-        return f"header {self.name} " + self.matcher.describe(value, self.matcher.test(value))
+        ok = self.matcher.test(value)
+        if self.name in SECRET_HEADERS:  # say whether, never what
+            return f"header {self.name} {'matches' if ok else 'does not match'} ({self.matcher.op}, value hidden)"
+        return f"header {self.name} " + self.matcher.describe(value, ok)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +347,7 @@ class Not:
 
 
 __all__ = [
+    "SECRET_HEADERS",
     "AllOf",
     "AnyNameMatches",
     "AnyOf",
@@ -350,4 +362,5 @@ __all__ = [
     "TokensCompare",
     "evaluate",
     "search",
+    "visible_headers",
 ]

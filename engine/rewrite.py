@@ -15,7 +15,7 @@ from typing import Any
 
 from jmespath.parser import ParsedResult
 
-from engine.match import StringMatcher, jmespath_data, search
+from engine.match import StringMatcher, jmespath_data, search, visible_headers
 from engine.paths import Path, delete_path, set_path
 from engine.snapshot import MatchContext
 
@@ -61,7 +61,7 @@ class SetPaths:
                 request = set_path(request, item.path, partial(fresh, item.literal))
                 continue
             data = dict(request)
-            data["headers"] = dict(ctx.headers)
+            data["headers"] = visible_headers(ctx.headers)
             value, _ = search(item.expr, data)
             if value is not None:
                 # A subtree of the request may now appear twice: fine, the request is never mutated

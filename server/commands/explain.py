@@ -23,9 +23,6 @@ EXIT_NO_ROUTE = 1  # config problems, or the proxy would answer 404
 EXIT_BAD_INPUT = 2
 MAX_DIFF_LINE = 200
 
-# Never displayed, whatever the capture holds.
-SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("request", metavar="REQUEST.json", help="a request body or a captured exchange with `body`")
@@ -135,6 +132,7 @@ def build_report(
     from engine.decide import NoRouteError, decide
     from engine.errors import ProxyError
     from engine.features import Features
+    from engine.match import SECRET_HEADERS
 
     report: dict[str, Any] = {
         "config": snapshot.config_file,

@@ -211,3 +211,29 @@ def test_target_conditions() -> None:
         "upstream_model 'claude-haiku-4-5-20251001' contains 'haiku'",
         target=passthrough,
     )
+
+
+def test_credentials_never_reach_jmespath_or_explanations() -> None:
+    headers = {"x-api-key": "sk-ant-secret", "authorization": "Bearer sk-secret", "x-app": "cli"}
+    check(
+        {"jmespath": 'headers."x-api-key"'},
+        BASE,
+        False,
+        "jmespath 'headers.\"x-api-key\"' is falsy (None)",
+        headers=headers,
+    )
+    check({"jmespath": "keys(headers)"}, BASE, True, "jmespath 'keys(headers)' is truthy (['x-app'])", headers=headers)
+    check(
+        {"header": {"name": "x-api-key", "glob": "sk-ant-*"}},
+        BASE,
+        True,
+        "header x-api-key matches (glob, value hidden)",
+        headers=headers,
+    )
+    check(
+        {"header": {"name": "Authorization", "contains": "nope"}},
+        BASE,
+        False,
+        "header authorization does not match (contains, value hidden)",
+        headers=headers,
+    )

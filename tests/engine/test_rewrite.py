@@ -159,3 +159,18 @@ def test_rewrite_never_mutates_input(request: dict[str, Any], raw: dict[str, Any
     assert request == before
     # Deterministic: the same rule on the same input gives the same output.
     assert apply(raw, request, {"x-h": "v"}, target=model("m", max_tokens=2)) == out
+
+
+def test_map_cannot_copy_client_credentials_into_the_body() -> None:
+    out = apply(
+        {
+            "map": {
+                "metadata.key": 'headers."x-api-key"',
+                "metadata.auth": "headers.authorization",
+                "metadata.app": 'headers."x-app"',
+            }
+        },
+        REQ,
+        {"x-api-key": "sk-ant-secret", "authorization": "Bearer sk", "x-app": "cli"},
+    )
+    assert out["metadata"] == {"user_id": "u1", "app": "cli"}
