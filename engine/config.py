@@ -7,82 +7,16 @@ Field descriptions are what an editor shows while you type: keep them short and 
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    WithJsonSchema,
-    model_validator,
-)
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from engine.config_types import COUNT_PATTERN, Count, Name, NonEmpty, Seconds, Strict, parse_count
+from engine.inline_profile import InlineProfile
 from engine.profiles import WireFormat
 
-# "8k" = 8,000, "200K", "1M", "1.5k"; binary "32Ki"/"32KiB"/"32MiB" = 32 * 1024**n (as engine.rules reads them)
-COUNT_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([kKmMgG]i?B?)?\s*$"
-_COUNT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kKmMgG])(i?)B?)?\s*")
-_POWERS = {"": 0, "k": 1, "m": 2, "g": 3}
-
-
-def parse_count(text: str) -> int | None:
-    """`"64k"` -> 64000, `"32MiB"` -> 33554432; None if `text` is not such a shorthand."""
-    m = _COUNT.fullmatch(text)
-    if m is None:
-        return None
-    number, unit, binary = m.groups()
-    return int(float(number) * (1024 if binary else 1000) ** _POWERS[(unit or "").lower()])
-
-
-def _coerce_count(value: Any) -> Any:
-    if isinstance(value, str):
-        count = parse_count(value)
-        if count is None:
-            raise ValueError('expected a number or a shorthand like "8k", "200K", "1M", "32MiB"')
-        return count
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Count = Annotated[
-    StrictInt,
-    BeforeValidator(_coerce_count),
-    Ge(0),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0},
-                {"type": "string", "pattern": COUNT_PATTERN},
-            ]
-        }
-    ),
-]
-Seconds = Annotated[StrictFloat, Field(gt=0)]
-Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
-NonEmpty = Annotated[StrictStr, Field(min_length=1)]
-
-
-class Strict(BaseModel):
-    """Base of every config model: immutable, unknown keys rejected, `null` rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if value is None:
-                    raise ValueError(f"{key!r} is null: leave the key out to use its default")
-        return data
+__all__ = ["COUNT_PATTERN", "ConfigFile", "InlineProfile", "parse_count"]
 
 
 # --- server --------------------------------------------------------------------------------------------------
@@ -145,60 +79,6 @@ class ServerConfig(Strict):
 
 
 # --- providers -----------------------------------------------------------------------------------------------
-
-Globs = tuple[StrictStr, ...]
-
-
-class InlineProfile(Strict):
-    """A profile built from a built-in one with some fields changed. Mirrors engine.profiles.Profile
-    (a test keeps the two in step)."""
-
-    extends: Name = Field(description='Built-in profile to start from, e.g. "openai".')
-    forward_headers: Globs | None = Field(
-        default=None, description="Client headers forwarded upstream (lower-case globs)."
-    )
-    beta_allow: Globs | None = Field(default=None, description='`anthropic-beta` values forwarded (globs); ["*"]: all.')
-    drop_fields: Globs | None = Field(default=None, description="Top-level request fields removed (anthropic format).")
-    strip_cache_control: StrictBool | None = Field(default=None, description="Remove every `cache_control`.")
-    drop_tool_fields: Globs | None = Field(default=None, description='Tool-definition fields removed, e.g. "strict".')
-    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] | None = Field(
-        default=None, description="Which field carries the output limit (OpenAI format)."
-    )
-    reasoning_request: Literal["reasoning_effort", "reasoning", "thinking", "none"] | None = Field(
-        default=None, description="How thinking is requested (OpenAI format)."
-    )
-    reasoning_response_fields: Globs | None = Field(
-        default=None, description="Response fields that carry reasoning text."
-    )
-    reasoning_echo_field: StrictStr | None = Field(
-        default=None, description="Assistant field reasoning is sent back in."
-    )
-    system_role: Literal["system", "developer"] | None = Field(default=None, description="Role of the system prompt.")
-    stream_usage: StrictBool | None = Field(default=None, description="Send stream_options.include_usage.")
-    send_user: StrictBool | None = Field(default=None, description="Send metadata.user_id as `user`.")
-    send_parallel_tool_calls: StrictBool | None = Field(default=None, description="Send parallel_tool_calls.")
-    reject_fields: Globs | None = Field(default=None, description="OpenAI-format request fields the upstream rejects.")
-    split_think_tags: StrictBool | None = Field(
-        default=None, description="Split inline <think>...</think> into thinking."
-    )
-
-    reasoning_efforts: Globs | None = Field(
-        default=None, description='Reasoning effort levels accepted, lowest first, e.g. ["low", "medium", "high"].'
-    )
-    reasoning_echo_placeholder: StrictStr | None = Field(
-        default=None, description="Sent on an assistant tool-call message that has no reasoning to echo."
-    )
-    schema_drop_keywords: Globs | None = Field(
-        default=None, description="JSON Schema keywords removed from tool parameters."
-    )
-    send_top_k: StrictBool | None = Field(default=None, description="The upstream understands `top_k`.")
-    max_stop_sequences: Annotated[StrictInt, Ge(0)] | None = Field(
-        default=None, description="Most `stop` entries the upstream accepts."
-    )
-
-    def overrides(self) -> dict[str, Any]:
-        """The fields given in the file (everything but `extends`)."""
-        return {k: getattr(self, k) for k in self.model_fields_set if k != "extends"}
 
 
 class ProviderConfig(Strict):

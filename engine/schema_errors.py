@@ -15,7 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
-from engine.config import COUNT_PATTERN
+from engine.config_types import COUNT_PATTERN
 from engine.json_source import index_path, key_path
 from engine.suggest import did_you_mean
 

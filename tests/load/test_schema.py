@@ -15,7 +15,8 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
 from engine.config import ConfigFile, InlineProfile
-from engine.profiles import Profile
+from engine.json_schema import config_schema
+from engine.profiles import BUILTIN_PROFILES, Profile
 from engine.rule_models import RuleFileModel
 from tests.load.regenerate_schemas import FILES, render
 
@@ -38,6 +39,32 @@ def test_schema_files_are_valid_draft_2020_12(name: str) -> None:
 def test_inline_profile_mirrors_the_profile_dataclass() -> None:
     profile_fields = {f.name for f in dataclasses.fields(Profile)} - {"name", "format"}
     assert set(InlineProfile.model_fields) - {"extends"} == profile_fields
+
+
+def test_every_inline_profile_field_overrides_its_profile_field() -> None:
+    """A value of each field's type, through the model, lands on the resolved Profile unchanged."""
+    base = BUILTIN_PROFILES["openai"]
+    samples: dict[str, Any] = {}
+    for f in dataclasses.fields(Profile):
+        if f.name in ("name", "format"):
+            continue
+        current = getattr(base, f.name)
+        schema = config_schema()["$defs"]["InlineProfile"]["properties"][f.name]
+        if "enum" in schema:
+            samples[f.name] = next(v for v in schema["enum"] if v != current)
+        elif schema.get("type") == "boolean":
+            samples[f.name] = not current
+        elif schema.get("type") == "array":
+            samples[f.name] = ["x-test"]
+        elif schema.get("type") == "integer":
+            samples[f.name] = 3
+        else:
+            samples[f.name] = "x-test"
+    inline = InlineProfile.model_validate({"extends": "openai", **samples})
+    resolved = dataclasses.replace(base, **inline.overrides())
+    for name, value in samples.items():
+        expected = tuple(value) if isinstance(value, list) else value
+        assert getattr(resolved, name) == expected, name
 
 
 def _agree(model: type[BaseModel], schema_file: str, doc: Any) -> bool:
