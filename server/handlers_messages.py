@@ -39,7 +39,7 @@ def admit(request: Request, snapshot: Snapshot, state: ServerState) -> None:
         raise ProxyError(401, "invalid x-api-key or authorization bearer token for this proxy", should_retry=False)
     if len(request.body) > settings.max_body:
         raise ProxyError(413, f"request body exceeds {settings.max_body} bytes", should_retry=False)
-    if state.budget.in_flight >= settings.max_in_flight:
+    if state.budget.in_flight > settings.max_in_flight:  # this request is already counted
         raise ProxyError(529, "proxy overloaded: too many requests in flight", headers={"retry-after": "1"})
 
 
@@ -56,10 +56,10 @@ async def messages(request: Request) -> HTTPResponse | None:
         admit(request, snapshot, state)
         body = parse_json_object(request.body)
         check_messages_request(body)
+        stream = body.get("stream") is True
+        fields.update(model=body["model"], stream=stream)
         headers = client_headers(request)
         decision = decide(snapshot, body, headers, state.estimator)
-        stream = body.get("stream") is True
-        fields.update(model=decision.requested_model, stream=stream)
         exchange = Exchange(snapshot, state.http(), headers, stream, state.budget)
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts

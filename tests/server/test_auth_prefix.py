@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, child_env
 from tests.fakes import anthropic_stream as A
-from tests.fakes.responses import Json
+from tests.fakes.responses import Hang, Json
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import ANTHROPIC_KEY, PROXY_ENV, RULES, Stack, base_config, start_proxy, write_stack_files
 
@@ -25,7 +26,11 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("guarded")
     with FakeUpstream() as fake:
         config = base_config(
-            fake.url, auth_token="${CC_TEST_PROXY_TOKEN}", mount_prefix="/anthropic", count_tokens="upstream"
+            fake.url,
+            auth_token="${CC_TEST_PROXY_TOKEN}",
+            mount_prefix="/anthropic",
+            count_tokens="upstream",
+            limits={"max_in_flight": 2},
         )
         config_path = write_stack_files(base, config, RULES)
         proxy = start_proxy(config_path, env={"CC_TEST_PROXY_TOKEN": TOKEN})
@@ -88,3 +93,19 @@ def test_count_tokens_upstream_mode_asks_the_anthropic_target(guarded: Stack) ->
     sent = guarded.fake.requests[0]
     assert sent.headers["x-api-key"] == ANTHROPIC_KEY and sent.json["model"] == "claude-sonnet-4-5"
     assert "max_tokens" not in sent.json
+
+
+def test_flood_past_the_in_flight_limit_is_a_fast_529(guarded: Stack) -> None:
+    guarded.reset()
+    guarded.fake.always("/v1/messages", Hang())
+    headers = {"x-api-key": TOKEN}
+    with ThreadPoolExecutor(2) as pool:
+        hanging = [pool.submit(httpx.post, guarded.url + "/v1/messages", json=OK, headers=headers, timeout=10)
+                   for _ in range(2)]
+        guarded.fake.wait_for_requests(2)
+        response = httpx.post(guarded.url + "/v1/messages", json=OK, headers=headers)
+        assert response.status_code == 529
+        assert response.json()["error"]["type"] == "overloaded_error"
+        assert response.headers["retry-after"] == "1"
+        assert [f.result().status_code for f in hanging] == [504, 504]  # first-byte deadline (2 s)
+    assert len(guarded.fake.requests) == 2

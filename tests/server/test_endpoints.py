@@ -119,3 +119,14 @@ def test_no_secret_in_any_log_line(stack: Stack) -> None:
     assert "request" in log
     assert_no_canary(log)
     assert CLIENT_KEY not in log
+
+
+def test_log_lines_cannot_be_forged_through_request_fields(stack: Stack) -> None:
+    stack.fake.always("*", A.auto(A.message(A.text("ok"))))
+    forged = "x\n2026-01-01 ERROR forged\u001b[31m"
+    stack.post("/v1/messages", {**OK, "model": forged})
+    stack.post("/v1/messages", {**OK, "model": "nosuch," + forged})
+    lines = stack.proxy.log().splitlines()
+    assert not any(line.startswith("2026-01-01 ERROR forged") for line in lines)
+    assert not any("\x1b" in line for line in lines)
+    assert sum("ERROR forged" in line for line in lines) >= 2  # logged, escaped, on its own line
