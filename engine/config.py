@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from annotated_types import Ge, Le
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from engine.config_types import COUNT_PATTERN, Count, Name, NonEmpty, Seconds, Strict, parse_count
+from engine.config_types import COUNT_PATTERN, URL_PATTERN, Count, Name, NonEmpty, Seconds, Strict, parse_count
 from engine.inline_profile import InlineProfile
 from engine.profiles import WireFormat
 
@@ -86,7 +86,7 @@ class ProviderConfig(Strict):
 
     format: WireFormat = Field(description="Wire format the upstream speaks.")
     base_url: StrictStr = Field(
-        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        pattern=URL_PATTERN,
         description='Endpoint root without the API path, e.g. "https://api.anthropic.com" or ".../v1" (OpenAI).',
     )
     api_key: NonEmpty | None = Field(

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 # "8k" = 8,000, "200K", "1M", "1.5k"; binary "32Ki"/"32KiB"/"32MiB" = 32 * 1024**n (as engine.rules reads them)
+URL_PATTERN = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"  # no query or fragment: a key there would be logged
 COUNT_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*([kKmMgG]i?B?)?\s*$"
 _COUNT = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:([kKmMgG])(i?)B?)?\s*")
 _POWERS = {"": 0, "k": 1, "m": 2, "g": 3}

@@ -15,16 +15,18 @@ from typing import Any
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
-from engine.config_types import COUNT_PATTERN
+from engine.config_types import COUNT_PATTERN, URL_PATTERN
 from engine.json_source import index_path, key_path
 from engine.suggest import did_you_mean
 
 # (json_path, code, message, point_at_key)
 Finding = tuple[str, str, str, bool]
 
+# A URL may carry a key (`?key=...`): its value is never echoed.
+_URL_PATTERN = URL_PATTERN
 _PATTERN_HINTS = {
     COUNT_PATTERN: 'is not a number or a shorthand like "8k", "200K", "1M", "32MiB"',
-    r"^https?://[^\s/?#]+(/[^\s?#]*)?$": 'is not an http(s) URL without query, e.g. "https://api.example.com/v1"',
+    _URL_PATTERN: 'expected an http(s) URL without query or fragment, e.g. "https://api.example.com/v1"',
     r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$": "is not a valid rule id (letters, digits and _ . : / -)",
     r"^(/[^/?#\s]+)*$": 'is not a path prefix like "/anthropic" (leading slash, no trailing slash)',
 }
@@ -108,7 +110,7 @@ class SchemaChecker:
         if handler is not None:
             yield from handler(self, error, path, value, instance)
             return
-        yield path, "invalid-value", error.message, False
+        yield path, "invalid-value", _generic(error), False
 
     # --- handlers ---------------------------------------------------------------------------------------------
 
@@ -141,6 +143,9 @@ class SchemaChecker:
         yield path, "invalid-value", f"{_short(instance)} is not one of {listed}{hint}", False
 
     def _pattern(self, error: ValidationError, path: str, value: Any, instance: Any) -> Iterator[Finding]:
+        if value == _URL_PATTERN:
+            yield path, "invalid-value", _PATTERN_HINTS[value], False
+            return
         hint = _PATTERN_HINTS.get(value, f"does not match the pattern {value}")
         yield path, "invalid-value", f"{_short(instance)} {hint}", False
 
@@ -155,7 +160,7 @@ class SchemaChecker:
             "minItems": "must not be empty" if value == 1 else f"needs at least {value} items",
             "minProperties": "must not be empty" if value == 1 else f"needs at least {value} keys",
         }
-        yield path, "out-of-range", f"{_short(instance)} {messages.get(str(error.validator), error.message)}", False
+        yield path, "out-of-range", f"{_short(instance)} {messages.get(str(error.validator), _generic(error))}", False
 
     def _union(self, error: ValidationError, path: str, value: Any, instance: Any) -> Iterator[Finding]:
         branches = list(value)
@@ -185,7 +190,12 @@ class SchemaChecker:
             wanted = " or ".join(dict.fromkeys(_TYPE_NAMES.get(t, t) for t in types))
             yield path, "wrong-type", f"expected {wanted}, got {_GOT_NAMES[json_type(instance)]}", False
             return
-        yield path, "invalid-value", error.message, False
+        yield path, "invalid-value", _generic(error), False
+
+
+def _generic(error: ValidationError) -> str:
+    """jsonschema's own messages quote the value, which may be a secret: name the rule instead."""
+    return f"does not satisfy the schema's {error.validator!r} rule"
 
 
 _Handler = Callable[[SchemaChecker, ValidationError, str, Any, Any], Iterable[Finding]]

@@ -73,7 +73,8 @@ def build_request(target: ResolvedModel, request: dict[str, Any], client_headers
 
 def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[str, Any]:
     profile = target.provider.profile
-    body: dict[str, Any] = {"model": request.get("model") or target.upstream_model or ""}
+    model = request.get("model")
+    body: dict[str, Any] = {"model": model if isinstance(model, str) else target.upstream_model or ""}
     tools = _tools(request.get("tools"), profile.schema_drop_keywords) if target.capabilities.tools else []
     body["messages"] = _Messages(target).build(request)
 
@@ -83,10 +84,11 @@ def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[st
             max_tokens = min(max_tokens, target.max_tokens)
         body[profile.max_tokens_field] = max_tokens
     for field in ("temperature", "top_p"):
-        if isinstance(request.get(field), int | float):
+        if _number(request.get(field)):
             body[field] = request[field]
-    if profile.send_top_k and isinstance(request.get("top_k"), int):
-        body["top_k"] = request["top_k"]
+    top_k = request.get("top_k")
+    if profile.send_top_k and isinstance(top_k, int) and not isinstance(top_k, bool):
+        body["top_k"] = top_k
     stops = request.get("stop_sequences")
     if isinstance(stops, list) and stops:
         stops = [s for s in stops if isinstance(s, str) and s]
@@ -245,9 +247,15 @@ class _Messages:
         if kind == "document":
             return _document(block)
         if kind == "search_result":
-            texts = [c.get("text", "") for c in block.get("content") or () if isinstance(c, dict)]
+            inner = block.get("content")
+            texts = (
+                [c["text"] for c in inner if isinstance(c, dict) and isinstance(c.get("text"), str)]
+                if isinstance(inner, list)
+                else []
+            )
             title = block.get("title") or block.get("source") or ""
-            return {"type": "text", "text": "\n".join([str(title), *texts]).strip()}
+            text = "\n".join([str(title), *texts]).strip()
+            return {"type": "text", "text": text} if text else None
         return None  # thinking, server-tool history and unknown blocks carry nothing for the model
 
     def _assistant(self, blocks: list[Any]) -> None:
@@ -405,7 +413,7 @@ def _tool_choice(choice: Mapping[str, Any], names: set[str]) -> str | dict[str, 
         return "none"
     if kind == "tool":
         name = choice.get("name")
-        if name in names:
+        if isinstance(name, str) and name in names:
             return {"type": "function", "function": {"name": name}}
         return None  # the named tool was dropped (a server tool): let the model decide
     return None
@@ -439,6 +447,10 @@ def _reasoning(request: Mapping[str, Any], kind: str, efforts: tuple[str, ...]) 
         if mode in _THINKING_ON:
             return {"reasoning": {"enabled": True}}
     return {}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _dict(value: Any) -> dict[str, Any]:

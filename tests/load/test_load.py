@@ -152,8 +152,10 @@ def test_an_unset_auth_token_is_an_error_not_an_open_proxy() -> None:
 def test_secrets_never_appear_in_problems_or_reprs() -> None:
     config = json.loads(json.dumps(CONFIG))
     config["providers"]["literal"] = {"format": "openai", "base_url": "https://x.example", "api_key": SECRET}
+    config["providers"]["keyed-url"] = {"format": "openai", "base_url": f"https://x.example/v1?key={SECRET}"}
     config["models"]["broken"] = {"provider": "nope"}
     rendered = problems_of(config)
+    assert any("$.providers['keyed-url'].base_url" in r for r in rendered)
     assert not any(SECRET in r for r in rendered)
     snapshot = load()
     assert SECRET not in repr(snapshot) and "client-token" not in repr(snapshot.server)
