@@ -150,7 +150,7 @@ def load_from_disk(config_path: str | None, env: Mapping[str, str] | None = None
     else:
         data = _read(config_path, config_path)
         if isinstance(data, ConfigProblem):
-            raise ConfigLoadError((data,), (config_path,))
+            raise ConfigLoadError((data,), ())
         source = SourceFile(config_path, data)
         base_dir = os.path.dirname(config_path)
         files.append(config_path)
