@@ -12,14 +12,11 @@ import httpx
 import httpx2
 import openai
 import pytest
-from openai.types.chat.completion_create_params import (
-    CompletionCreateParamsNonStreaming,
-    CompletionCreateParamsStreaming,
-)
+from openai.types.chat.completion_create_params import CompletionCreateParamsStreaming
 
 from engine.wire.openai import translate_response
 from tests.openai import golden
-from tests.openai.typed_check import Mismatch, check
+from tests.openai.typed_check import Mismatch, check_request_body
 
 REQUEST_CASES = [n for n in golden.case_names() if golden.request_input(n) is not None]
 STREAM_CASES = [n for n in golden.case_names() if (golden.CASES_DIR / n / "upstream.sse").is_file()]
@@ -31,15 +28,11 @@ def _openai_client(handler: Any) -> openai.OpenAI:
     return openai.OpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1", http_client=http_client)
 
 
-def _params_type(body: dict[str, Any]) -> Any:
-    return CompletionCreateParamsStreaming if body.get("stream") is True else CompletionCreateParamsNonStreaming
-
-
 @pytest.mark.parametrize("name", REQUEST_CASES)
 def test_openai_sdk_types_accept_request(name: str) -> None:
     request = golden.run_request(name)
     assert request is not None
-    check(request["body"], _params_type(request["body"]))
+    check_request_body(request["body"])
 
 
 @pytest.mark.parametrize(
@@ -57,7 +50,7 @@ def test_type_check_catches_anthropic_shapes(mutate: Any, why: str) -> None:
     body = copy.deepcopy(request["body"])
     mutate(body)
     with pytest.raises(Mismatch):
-        check(body, _params_type(body))
+        check_request_body(body)
 
 
 @pytest.mark.parametrize("name", REQUEST_CASES)

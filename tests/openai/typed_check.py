@@ -130,3 +130,13 @@ def _required(tp: Any) -> set[str]:
         else:
             required.discard(key)
     return required
+
+
+def check_request_body(body: dict[str, Any]) -> None:
+    """A whole Chat Completions body against the SDK's create() params (streaming or not)."""
+    from openai.types.chat.completion_create_params import (
+        CompletionCreateParamsNonStreaming,
+        CompletionCreateParamsStreaming,
+    )
+
+    check(body, CompletionCreateParamsStreaming if body.get("stream") is True else CompletionCreateParamsNonStreaming)
