@@ -36,7 +36,7 @@ class ResolvedProvider:
     format: WireFormat
     base_url: str  # no trailing slash
     api_key: ApiKey
-    headers: Mapping[str, str]  # extra headers, ${ENV} resolved; may hold secrets, never logged
+    headers: Mapping[str, str] = field(repr=False)  # extra headers, ${ENV} resolved; may hold secrets, never logged
     profile: Profile
 
 
