@@ -34,8 +34,12 @@ def watch_dirs(paths: tuple[str, ...]) -> tuple[str, ...]:
         directory = path if os.path.isdir(path) else os.path.dirname(path)
         while directory and not os.path.isdir(directory):  # a glob's directory may not exist yet
             directory = os.path.dirname(directory)
-        if directory and directory not in dirs:
-            dirs.append(directory)
+        candidates = [directory]
+        if os.path.islink(directory):  # a symlinked directory is swapped by replacing the link itself
+            candidates.append(os.path.dirname(directory))
+        for candidate in candidates:
+            if candidate and candidate not in dirs:
+                dirs.append(candidate)
     return tuple(dirs)
 
 

@@ -137,3 +137,55 @@ def test_rejected_reload_is_logged_in_check_format(reloading: Stack) -> None:
     assert "test.json:2:" in first  # file:line:col: code: message (at $.path)
     assert "bogus" in first and "(at $." in first
     wait_for("log line", lambda: "reload_rejected" in reloading.proxy.log())
+
+
+def _swap_link(link: Path, target: str) -> None:
+    """Atomically point `link` at `target`: make a new link beside it, rename it over the old one."""
+    tmp = link.with_name(link.name + ".new")
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def test_configmap_style_symlink_swap_is_seen(tmp_path: Path) -> None:
+    """Kubernetes ConfigMap layout: rules/test.json -> ..data/test.json, ..data -> a dated directory,
+    and an update swaps ..data in one rename (reliability R8)."""
+    with FakeUpstream() as fake:
+        fake.always("*", A.auto(A.message(A.text("ok"))))
+        config_path = write_stack_files(tmp_path, base_config(fake.url), rules_to("sonnet"))
+        rules_dir = tmp_path / "rules"
+        for version, alias in (("v1", "sonnet"), ("v2", "backup")):
+            (rules_dir / f"..{version}").mkdir()
+            (rules_dir / f"..{version}" / "test.json").write_text(json.dumps(rules_to(alias)))
+        (rules_dir / "test.json").unlink()
+        os.symlink("..v1", rules_dir / "..data")
+        os.symlink("..data/test.json", rules_dir / "test.json")
+        proxy = start_proxy(config_path, args=("--reload-debounce-ms", "150"))
+        stack = Stack(fake, proxy, config_path)
+        try:
+            target = lambda: stack.post("/v1/messages", REQUEST).headers["x-cc-proxy-target"]  # noqa: E731
+            assert target() == "anthropic/claude-sonnet-4-5"
+            _swap_link(rules_dir / "..data", "..v2")
+            wait_for("the swapped rules", lambda: target() == "compat/backup-model")
+            assert health(stack)["reloads"] == 1
+        finally:
+            proxy.stop()
+
+
+def test_symlinked_rules_directory_swap_is_seen(tmp_path: Path) -> None:
+    """The whole rules directory is a symlink that an update re-points."""
+    with FakeUpstream() as fake:
+        fake.always("*", A.auto(A.message(A.text("ok"))))
+        config_path = write_stack_files(tmp_path, base_config(fake.url), rules_to("sonnet"))
+        (tmp_path / "rules").rename(tmp_path / "rules-v1")
+        (tmp_path / "rules-v2").mkdir()
+        (tmp_path / "rules-v2" / "test.json").write_text(json.dumps(rules_to("backup")))
+        os.symlink("rules-v1", tmp_path / "rules")
+        proxy = start_proxy(config_path, args=("--reload-debounce-ms", "150"))
+        stack = Stack(fake, proxy, config_path)
+        try:
+            target = lambda: stack.post("/v1/messages", REQUEST).headers["x-cc-proxy-target"]  # noqa: E731
+            assert target() == "anthropic/claude-sonnet-4-5"
+            _swap_link(tmp_path / "rules", "rules-v2")
+            wait_for("the swapped rules", lambda: target() == "compat/backup-model")
+        finally:
+            proxy.stop()
