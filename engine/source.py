@@ -69,22 +69,37 @@ def parse_source(
         line, col = parsed.line_col(dup.offset)
         message = f"duplicate key {dup.key!r} (JSON keeps only the last one)"
         problems.append(ConfigProblem("duplicate-key", message, src.path, dup.json_path, line, col))
+    # The model and the schema accept the same documents (tests/load/test_schema.py), and pydantic is
+    # ~10x faster than jsonschema: validate with it, and ask the schema only for the messages.
+    try:
+        built = model.model_validate(parsed.value)
+    except ValidationError as exc:
+        problems.extend(_schema_problems(parsed, checker, locator) or _model_problems(exc, locator))
+        return locator, None, problems
+    except RecursionError:
+        problems.append(locator.problem("$", "json-too-deep", "the document nests too deeply"))
+        return locator, None, problems
+    return locator, (None if problems else built), problems
+
+
+def _schema_problems(parsed: ParsedJson, checker: SchemaChecker, locator: Locator) -> list[ConfigProblem]:
     try:
         findings = checker.findings(parsed.value)
     except RecursionError:
-        return locator, None, [locator.problem("$", "json-too-deep", "the document nests too deeply")]
+        return [locator.problem("$", "json-too-deep", "the document nests too deeply")]
+    problems: list[ConfigProblem] = []
     for json_path, code, message, at_key in findings:
         if at_key and json_path in parsed.positions:
             line, col = parsed.line_col(parsed.positions[json_path])
-            problems.append(ConfigProblem(code, message, src.path, json_path, line, col))
+            problems.append(ConfigProblem(code, message, locator.file, json_path, line, col))
         else:
             problems.append(locator.problem(json_path, code, message))
-    if problems:
-        return locator, None, problems
-    try:
-        return locator, model.model_validate(parsed.value), []
-    except ValidationError as exc:  # the schema is generated from the model: a gap here is a bug, reported
-        return locator, None, [locator.problem(_loc_path(e["loc"]), "invalid-value", e["msg"]) for e in exc.errors()]
+    return problems
+
+
+def _model_problems(exc: ValidationError, locator: Locator) -> list[ConfigProblem]:
+    """Only if the schema found nothing: a gap between model and schema (a bug), still reported."""
+    return [locator.problem(_loc_path(e["loc"]), "invalid-value", e["msg"]) for e in exc.errors()]
 
 
 def _loc_path(loc: tuple[int | str, ...]) -> str:
