@@ -6,6 +6,7 @@ provider's configured key replaces it. Values never leave this module except ins
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 
 from engine.errors import ProxyError
@@ -47,11 +48,15 @@ def _forwarded(client_headers: Mapping[str, str], proxy_token: str | None) -> di
     """The client's own key, as it was sent, except a value that is the proxy's own token."""
     out: dict[str, str] = {}
     api_key = client_headers.get("x-api-key")
-    if api_key and api_key != proxy_token:
+    if api_key and not _is_token(api_key, proxy_token):
         out["x-api-key"] = api_key
     authorization = client_headers.get("authorization")
     if authorization:
-        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
-        if not (proxy_token and bearer == proxy_token):
+        bearer = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+        if not _is_token(bearer, proxy_token):
             out["authorization"] = authorization
     return out
+
+
+def _is_token(value: str, proxy_token: str | None) -> bool:
+    return bool(proxy_token) and hmac.compare_digest(value.encode(), (proxy_token or "").encode())

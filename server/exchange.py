@@ -11,7 +11,6 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import orjson
@@ -20,7 +19,7 @@ from engine.decide import Decision, retarget
 from engine.errors import ProxyError
 from engine.snapshot import ServerSettings, Snapshot
 from engine.wire.sse import SSEDecoder
-from engine.wire.types import TranslationContext
+from engine.wire.types import TranslationContext, UpstreamRequest
 from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
 from server.retry import RetryBudget, backoff, retry_delay
@@ -128,7 +127,7 @@ async def _attempt(
     ex: Exchange,
     decision: Decision,
     wire: WireAdapter,
-    upstream_request: Any,
+    upstream_request: UpstreamRequest,
     credentials: Mapping[str, str],
     ctx: TranslationContext,
     attempt: int,
@@ -156,10 +155,9 @@ async def _attempt(
                     return _unexpected(decision, provider.name, response.status_code, content_type, body)
                 adapter = wire.stream(ctx)
                 chunks = response.aiter_bytes().__aiter__()
-                gate = await _first_event(chunks, adapter)
+                gate = await _first_event(chunks, adapter, decision)
                 if isinstance(gate, Failed):
-                    gate.decision = decision
-                    if gate.retry_in is not None:  # an in-band error first: like that error's status
+                    if gate.retry_in is not None:  # retryable like an HTTP answer with that status
                         gate.retry_in = retry_delay(gate.status, forwarded, attempt, settings)
                     return gate
                 committed = True
@@ -204,9 +202,10 @@ async def _attempt(
             await response.aclose()
 
 
-async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter) -> bytes | Failed:
+async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter, decision: Decision) -> bytes | Failed:
     """First-chunk gate: hold translated bytes until one whole event is out. An `error` event first
-    means nothing was generated: report it with its status instead of a 200 stream (reliability U13)."""
+    means nothing was generated: report it with its status instead of a 200 stream (reliability U13).
+    A failure's `retry_in` is only a marker here (None: do not retry); the caller sets the delay."""
     gate = SSEDecoder()
     held: list[bytes] = []
     try:
@@ -219,22 +218,20 @@ async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter) -> 
             if events:
                 first = events[0]
                 if first.event == "error":
-                    return _in_band_failure(first.data)
+                    return _in_band_failure(decision, first.data)
                 return b"".join(held)
         tail = adapter.finish()
     except (ValueError, TypeError, KeyError) as exc:  # a broken first event (SSE too large, bad JSON)
-        return Failed(_NO_DECISION, 502, error_body(502, f"upstream stream unreadable: {type(exc).__name__}"))
+        return _failure(decision, 502, f"upstream stream unreadable: {type(exc).__name__}")
     if tail:
         held.append(tail)
         events = gate.feed(tail)
         if events and events[0].event == "error":
-            return _in_band_failure(events[0].data)
-    return Failed(
-        _NO_DECISION, 502, error_body(502, "upstream closed the stream before sending an event"), retry_in=0.0
-    )
+            return _in_band_failure(decision, events[0].data)
+    return _failure(decision, 502, "upstream closed the stream before sending an event", retry_in=0.0)
 
 
-def _in_band_failure(data: str) -> Failed:
+def _in_band_failure(decision: Decision, data: str) -> Failed:
     try:
         payload = orjson.loads(data)
         error = payload.get("error") if isinstance(payload, dict) else None
@@ -244,7 +241,7 @@ def _in_band_failure(data: str) -> Failed:
         error = {"type": "api_error", "message": "upstream stream started with an unreadable error event"}
     status = STATUS_BY_ERROR_TYPE.get(str(error.get("type")), 500)
     body = orjson.dumps({"type": "error", "error": error})
-    return Failed(_NO_DECISION, status, body, retry_in=0.0, failover=status >= 429 or status == 408)
+    return Failed(decision, status, body, retry_in=0.0, failover=status >= 429 or status == 408)
 
 
 def _status_failure(
@@ -295,6 +292,3 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(parts)
-
-
-_NO_DECISION: Any = None  # placeholder until the caller sets the decision on a gate failure

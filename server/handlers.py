@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 import orjson
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -12,9 +13,11 @@ from sanic.response import HTTPResponse
 from engine.decide import Decision, decide
 from engine.errors import ProxyError
 from engine.snapshot import Snapshot
+from engine.wire.anthropic import build_count_tokens_request
+from server.auth import client_authorized
 from server.credentials import credential_headers
 from server.errors import JSON, error_response, new_request_id
-from server.handlers_messages import client_headers, messages
+from server.handlers_messages import admit, client_headers, messages
 from server.request_body import check_messages_request, parse_json_object
 from server.state import get_state, route_headers
 from server.upstream import forwarded_response_headers, open_response
@@ -30,8 +33,6 @@ async def count_tokens(request: Request) -> HTTPResponse:
     request_id = new_request_id()
     decision: Decision | None = None
     try:
-        from server.handlers_messages import admit
-
         admit(request, snapshot, state)
         body = parse_json_object(request.body)
         check_messages_request(body)
@@ -47,11 +48,14 @@ async def count_tokens(request: Request) -> HTTPResponse:
 
 
 async def _upstream_count(
-    snapshot: Snapshot, decision: Decision, headers: dict[str, str], out_headers: dict[str, str], client: Any
+    snapshot: Snapshot,
+    decision: Decision,
+    headers: dict[str, str],
+    out_headers: dict[str, str],
+    client: httpx.AsyncClient,
 ) -> HTTPResponse:
     """The Anthropic-format target's own count endpoint: its answer (or error) passed through."""
     import httpx
-    from engine.wire.anthropic import build_count_tokens_request
 
     target = decision.target
     credentials = credential_headers(target.provider, headers, snapshot.server.auth_token)
@@ -124,8 +128,6 @@ async def root(request: Request) -> HTTPResponse:
 
 
 def _authorized(request: Request, snapshot: Snapshot) -> bool:
-    from server.auth import client_authorized
-
     return client_authorized(request.headers, snapshot.server.auth_token)
 
 
