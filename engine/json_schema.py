@@ -36,16 +36,16 @@ class _Generator(GenerateJsonSchema):
         return result
 
 
-def _generate(model: type[BaseModel], schema_id: str) -> dict[str, Any]:
+def _generate(model: type[BaseModel]) -> dict[str, Any]:
     body = model.model_json_schema(schema_generator=_Generator, mode="validation")
-    return {"$schema": DIALECT, "$id": schema_id, **body}
+    return {"$schema": DIALECT, **body}
 
 
 @functools.cache
 def config_schema() -> dict[str, Any]:
-    return _generate(ConfigFile, "https://cc-proxy.dev/schemas/cc-proxy.schema.json")
+    return _generate(ConfigFile)
 
 
 @functools.cache
 def rules_schema() -> dict[str, Any]:
-    return _generate(RuleFileModel, "https://cc-proxy.dev/schemas/rules.schema.json")
+    return _generate(RuleFileModel)
