@@ -8,6 +8,7 @@ called with an empty key); values never appear in a message, only variable names
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -31,7 +32,6 @@ from engine.suggest import did_you_mean
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_LOOPBACK = ("127.", "::1", "localhost")
 _DEFAULT_PROFILE: dict[WireFormat, str] = {"anthropic": "anthropic", "openai": "openai-compatible"}
 
 
@@ -76,10 +76,20 @@ def check_config(raw: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:
         problems.append(loc.problem(_path("routes"), "no-default-route", message, "warning"))
     server = _mapping(raw.get("server"))
     host = server.get("host", "127.0.0.1")
-    if "auth_token" not in server and isinstance(host, str) and not host.startswith(_LOOPBACK):
+    if "auth_token" not in server and isinstance(host, str) and not _is_loopback(host):
         message = f"host {host!r} is not loopback and no auth_token is set: `serve` refuses to start"
         problems.append(loc.problem(_path("server", "host"), "insecure-host", message, "warning"))
     return problems
+
+
+def _is_loopback(host: str) -> bool:
+    bare = host.strip("[]")
+    if bare == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(bare).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_provider(name: str, provider: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:

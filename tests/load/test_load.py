@@ -221,3 +221,20 @@ def test_rules_pass_the_validated_raw_dict_to_the_compiler() -> None:
     snapshot = load(rules=rules)
     rule = snapshot.routing_rules[-1]
     assert (rule.id, rule.file, rule.json_path, rule.route) == ("n", "extra.json", "$.routing[0]", "longContext")
+
+
+@pytest.mark.parametrize(
+    ("server", "warned"),
+    [
+        ({"host": "0.0.0.0"}, True),
+        ({"host": "example.internal"}, True),
+        ({"host": "0.0.0.0", "auth_token": "${PROXY_TOKEN}"}, False),
+        ({"host": "[::1]"}, False),
+        ({"host": "127.0.0.2"}, False),
+        ({"host": "localhost"}, False),
+    ],
+)
+def test_a_non_loopback_host_without_a_client_key_is_flagged(server: dict[str, str], warned: bool) -> None:
+    config = {**CONFIG, "server": server}
+    snapshot = load(config)
+    assert ("insecure-host" in [w.code for w in snapshot.warnings]) is warned
