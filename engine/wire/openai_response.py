@@ -43,6 +43,8 @@ _ERROR_TYPES: dict[str, str] = {
 
 def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[str, Any]:
     """A complete Anthropic message; an OpenAI error object or a body without choices -> ProxyError."""
+    if not isinstance(body, dict):
+        raise ProxyError(502, "upstream answer is not a JSON object", "api_error")
     error = body.get("error")
     if error is not None:
         kind, text = error_fields(error)

@@ -76,7 +76,7 @@ def translate_stream(case: dict[str, Any], raw: bytes) -> tuple[list[SSEEvent], 
     decoder = SSEDecoder()
     for event in decoder.feed(raw):
         out.extend(translator.feed(event))
-    for event in decoder.finish():
+    for event in decoder.finish(dispatch_incomplete=True):  # as server/wire_registry.py does
         out.extend(translator.feed(event))
     out.extend(translator.finish())
     return out, translator
