@@ -98,7 +98,9 @@ def _glob_dir(pattern: str) -> str:
 def _resolve_rules(
     doc: ConfigDocument, base_dir: str
 ) -> tuple[list[SourceFile], list[ConfigProblem], list[str], set[str]]:
-    """Rule files named by `rules`: (sources, problems, files read, watch paths)."""
+    """Rule files named by `rules`: (sources, problems, files read, watch paths). A glob never matches
+    the config file itself (`"*.json"` next to cc-proxy.json)."""
+    config_real = os.path.realpath(doc.path) if doc.path is not None else None
     sources: list[SourceFile] = []
     problems: list[ConfigProblem] = []
     seen: set[str] = set()
@@ -117,7 +119,8 @@ def _resolve_rules(
             continue
         full = os.path.join(base_dir, os.path.expanduser(pattern))
         if glob.has_magic(pattern):
-            matches = sorted(m for m in glob.glob(full, recursive=True) if os.path.isfile(m))
+            found = glob.glob(full, recursive=True)
+            matches = sorted(m for m in found if os.path.isfile(m) and os.path.realpath(m) != config_real)
             watch.add(os.path.abspath(_glob_dir(full)))
             if not matches:
                 problems.append(doc.problem(at, "rules-no-match", f"{pattern!r} matches no file", "warning"))

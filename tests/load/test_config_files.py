@@ -82,7 +82,8 @@ def test_a_glob_matching_nothing_warns_and_a_missing_named_file_fails(tmp_path: 
 
 
 def test_the_same_file_named_twice_loads_once(tmp_path: Path) -> None:
-    config = _write(tmp_path / "cc-proxy.json", {**MINIMAL, "rules": ["r.json", "r*.json", "builtin:default"] * 2})
+    rules = ["r.json", "r*.json", "*.json", "builtin:default"] * 2  # "*.json" skips cc-proxy.json itself
+    config = _write(tmp_path / "cc-proxy.json", {**MINIMAL, "rules": rules})
     _write(tmp_path / "r.json", {"routing": [{"id": "r", "route": "think"}]})
     snapshot = load_from_disk(str(config), env={}).snapshot
     assert snapshot.rule_files == (str(tmp_path / "r.json"), "builtin:default")
