@@ -181,3 +181,19 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
     module_file, rules_file, size = result.stdout.split("|")
     assert module_file.startswith(str(target)) and rules_file.startswith(str(target))  # not the checkout
     assert int(size) == len((REPO / "rules" / "default.json").read_bytes())
+
+
+def test_check_does_not_import_the_server_stack(tmp_path: Path) -> None:
+    """`check` starts fast: no web framework, HTTP client, tokenizer or watcher is imported."""
+    probe = (
+        "import sys, contextlib, io; from server.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): code = main(['check'])\n"
+        "heavy = [m for m in ('sanic', 'httpx', 'tiktoken', 'watchfiles', 'aiohttp') if m in sys.modules]\n"
+        "print(code, heavy)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CC_PROXY_CONFIG"}
+    env.update({"HOME": str(tmp_path), "PYTHONPATH": str(REPO)})
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+    )
+    assert result.stdout.strip() == "0 []", result.stderr
