@@ -28,7 +28,8 @@ from typing import Any
 import orjson
 
 from engine.snapshot import ResolvedModel
-from engine.wire.reasoning import budget_to_effort, clip_effort, read_thinking_block
+from engine.wire.openai_tools import tool_choice, tool_definitions
+from engine.wire.reasoning import read_thinking_block, reasoning_fields
 from engine.wire.types import UpstreamRequest
 
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
@@ -56,7 +57,6 @@ PASSTHROUGH_FIELDS: tuple[str, ...] = (
     "repetition_penalty",
     "chat_template_kwargs",
 )
-_THINKING_ON = ("enabled", "adaptive")
 
 
 def build_request(target: ResolvedModel, request: dict[str, Any], client_headers: Mapping[str, str]) -> UpstreamRequest:
@@ -75,7 +75,7 @@ def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[st
     profile = target.provider.profile
     model = request.get("model")
     body: dict[str, Any] = {"model": model if isinstance(model, str) else target.upstream_model or ""}
-    tools = _tools(request.get("tools"), profile.schema_drop_keywords) if target.capabilities.tools else []
+    tools = tool_definitions(request.get("tools"), profile.schema_drop_keywords) if target.capabilities.tools else []
     body["messages"] = _Messages(target).build(request)
 
     max_tokens = request.get("max_tokens")
@@ -106,14 +106,14 @@ def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[st
         names = {t["function"]["name"] for t in tools}
         choice = request.get("tool_choice")
         if isinstance(choice, dict):
-            mapped = _tool_choice(choice, names)
+            mapped = tool_choice(choice, names)
             if mapped is not None:
                 body["tool_choice"] = mapped
             if choice.get("disable_parallel_tool_use") is True and profile.send_parallel_tool_calls:
                 body["parallel_tool_calls"] = False
 
     if target.capabilities.thinking:
-        body.update(_reasoning(request, profile.reasoning_request, profile.reasoning_efforts))
+        body.update(reasoning_fields(request, profile.reasoning_request, profile.reasoning_efforts))
     output_format = _dict(request.get("output_config")).get("format")
     if isinstance(output_format, dict) and output_format.get("type") == "json_schema":
         schema = output_format.get("schema")
@@ -357,96 +357,6 @@ def _document(block: Mapping[str, Any]) -> dict[str, Any] | None:
         texts = [c.get("text", "") for c in source["content"] if isinstance(c, dict) and c.get("type") == "text"]
         return {"type": "text", "text": "\n".join(texts)} if texts else None
     return None
-
-
-# --- tools and reasoning --------------------------------------------------------------------------
-
-
-def _tools(tools: Any, drop_keywords: tuple[str, ...]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for tool in tools if isinstance(tools, list) else ():
-        if not isinstance(tool, dict) or tool.get("type") not in (None, "custom"):
-            continue  # server tools (web_search, code_execution...) run at Anthropic only
-        name = tool.get("name")
-        if not isinstance(name, str) or not name:
-            continue
-        schema = tool.get("input_schema")
-        params = _clean_schema(schema, frozenset(drop_keywords)) if isinstance(schema, dict) else {}
-        if "type" not in params:
-            params = {"type": "object", "properties": {}, **params}
-        function: dict[str, Any] = {"name": name}
-        if isinstance(tool.get("description"), str):
-            function["description"] = tool["description"]
-        function["parameters"] = params
-        out.append({"type": "function", "function": function})
-    return out
-
-
-def _clean_schema(node: Any, drop: frozenset[str]) -> Any:
-    """Remove `drop` keywords everywhere except as property names (keys of `properties`-like maps)."""
-    if isinstance(node, list):
-        return [_clean_schema(item, drop) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in drop:
-            if key == "const" and "enum" not in node:
-                out["enum"] = [value]  # same constraint in a keyword every dialect knows
-            continue
-        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas") and isinstance(
-            value, dict
-        ):
-            out[key] = {name: _clean_schema(sub, drop) for name, sub in value.items()}
-        else:
-            out[key] = _clean_schema(value, drop)
-    return out
-
-
-def _tool_choice(choice: Mapping[str, Any], names: set[str]) -> str | dict[str, Any] | None:
-    kind = choice.get("type")
-    if kind == "auto":
-        return "auto"
-    if kind == "any":
-        return "required"
-    if kind == "none":
-        return "none"
-    if kind == "tool":
-        name = choice.get("name")
-        if isinstance(name, str) and name in names:
-            return {"type": "function", "function": {"name": name}}
-        return None  # the named tool was dropped (a server tool): let the model decide
-    return None
-
-
-def _reasoning(request: Mapping[str, Any], kind: str, efforts: tuple[str, ...]) -> dict[str, Any]:
-    thinking = _dict(request.get("thinking"))
-    mode = thinking.get("type")
-    effort = _dict(request.get("output_config")).get("effort")
-    budget = thinking.get("budget_tokens")
-    if not isinstance(effort, str):
-        effort = budget_to_effort(budget) if mode == "enabled" and isinstance(budget, int) else None
-    level = clip_effort(effort, efforts) if effort is not None and mode != "disabled" else None
-    if kind == "reasoning_effort":
-        return {"reasoning_effort": level} if level else {}
-    if kind == "thinking":
-        out: dict[str, Any] = {}
-        if mode in _THINKING_ON:
-            out["thinking"] = {"type": "enabled"}
-        elif mode == "disabled":
-            out["thinking"] = {"type": "disabled"}
-        if level:
-            out["reasoning_effort"] = level
-        return out
-    if kind == "reasoning":
-        explicit = isinstance(_dict(request.get("output_config")).get("effort"), str)
-        if mode == "enabled" and isinstance(budget, int) and not explicit:
-            return {"reasoning": {"max_tokens": budget}}  # OpenRouter takes the budget itself
-        if level:
-            return {"reasoning": {"effort": level}}
-        if mode in _THINKING_ON:
-            return {"reasoning": {"enabled": True}}
-    return {}
 
 
 def _number(value: Any) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +139,46 @@ def merge_detail_fragments(into: list[dict[str, Any]], fragments: list[Any]) -> 
 
 _OPEN = "<think>"
 _CLOSE = "</think>"
+
+
+def reasoning_fields(request: Mapping[str, Any], kind: str, efforts: tuple[str, ...]) -> dict[str, Any]:
+    """The upstream's reasoning knobs for Anthropic `thinking` + `output_config.effort`, per profile kind:
+    `reasoning_effort` (clipped effort), `thinking` (DeepSeek's toggle + effort), `reasoning`
+    (OpenRouter's object: effort, budget or enabled), `none`."""
+    thinking = _dict(request.get("thinking"))
+    mode = thinking.get("type")
+    effort = _dict(request.get("output_config")).get("effort")
+    budget = thinking.get("budget_tokens")
+    if not isinstance(effort, str):
+        effort = budget_to_effort(budget) if mode == "enabled" and isinstance(budget, int) else None
+    level = clip_effort(effort, efforts) if effort is not None and mode != "disabled" else None
+    if kind == "reasoning_effort":
+        return {"reasoning_effort": level} if level else {}
+    if kind == "thinking":
+        out: dict[str, Any] = {}
+        if mode in _THINKING_ON:
+            out["thinking"] = {"type": "enabled"}
+        elif mode == "disabled":
+            out["thinking"] = {"type": "disabled"}
+        if level:
+            out["reasoning_effort"] = level
+        return out
+    if kind == "reasoning":
+        explicit = isinstance(_dict(request.get("output_config")).get("effort"), str)
+        if mode == "enabled" and isinstance(budget, int) and not explicit:
+            return {"reasoning": {"max_tokens": budget}}  # OpenRouter takes the budget itself
+        if level:
+            return {"reasoning": {"effort": level}}
+        if mode in _THINKING_ON:
+            return {"reasoning": {"enabled": True}}
+    return {}
+
+
+_THINKING_ON = ("enabled", "adaptive")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 class ThinkTagSplitter:
