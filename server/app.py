@@ -15,6 +15,7 @@ from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 
+from server.breaker import Breaker
 from server.errors import JSON, error_body, new_request_id
 from server.handlers import mount
 from server.holder import SnapshotHolder
@@ -80,7 +81,10 @@ def create_app(
     )
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
     make_estimator = build_estimator or _default_estimator
-    app.ctx.state = ServerState(holder=holder, upstream_transport=settings.upstream_transport)
+    breaker = (
+        Breaker(settings.eject_after, settings.eject_for, settings.eject_cap) if settings.eject_after > 0 else None
+    )
+    app.ctx.state = ServerState(holder=holder, upstream_transport=settings.upstream_transport, breaker=breaker)
     app.ctx.stop_reload = None
     app.ctx.reload_task = None
     mount(app, server.mount_prefix)

@@ -20,6 +20,7 @@ from engine.errors import ProxyError
 from engine.snapshot import ServerSettings, Snapshot
 from engine.wire.sse import SSEDecoder
 from engine.wire.types import TranslationContext, UpstreamRequest
+from server.breaker import Breaker
 from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
 from server.retry import RetryBudget, backoff, retry_delay
@@ -52,6 +53,7 @@ class Failed:
     retry_in: float | None = None  # seconds before the same target may be retried; None: do not
     failover: bool = True  # False for caller errors: a fallback would fail the same way
     attempts: int = 0
+    target_fault: bool = True  # counts towards ejecting the target (not caller or config errors)
 
 
 @dataclass(slots=True)
@@ -61,6 +63,7 @@ class Exchange:
     client_headers: Mapping[str, str]
     stream: bool
     budget: RetryBudget
+    breaker: Breaker | None = None
     attempts: int = 0
 
 
@@ -85,10 +88,21 @@ def translation_context(snapshot: Snapshot, decision: Decision) -> TranslationCo
 
 
 async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
-    """Try the target, then its fallbacks in order; return the first success or the last failure."""
+    """Try the target, then its fallbacks in order; return the first success or the last failure.
+    An ejected target is skipped while a fallback remains (server/breaker.py)."""
     current = decision
+    breaker = ex.breaker
     while True:
+        key = current.target.alias
+        if breaker is not None and current.fallbacks and breaker.ejected(key):
+            current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
+            continue
         result = await _try_target(ex, current)
+        if breaker is not None:
+            if isinstance(result, Committed):
+                breaker.success(key)
+            elif result.target_fault and result.status >= 500:
+                breaker.failure(key)
         if isinstance(result, Committed) or not result.failover or not current.fallbacks:
             return result
         current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
@@ -280,7 +294,7 @@ def _proxy_failure(decision: Decision, err: ProxyError) -> Failed:
     headers = dict(err.headers)
     if err.should_retry is not None:
         headers["x-should-retry"] = "true" if err.should_retry else "false"
-    return Failed(decision, err.status, orjson.dumps(err.body()), headers)
+    return Failed(decision, err.status, orjson.dumps(err.body()), headers, target_fault=False)
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:

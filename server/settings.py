@@ -18,6 +18,9 @@ class ServeSettings:
     upstream_transport: str = "aiohttp"  # "aiohttp" (httpx-aiohttp) or "httpx" (httpx's own pool)
     reload_debounce_ms: int = 1600  # watchfiles' default; tests lower it
     watch: bool = True
+    eject_after: int = 5  # consecutive target failures before it is skipped (0: never)
+    eject_for: float = 30.0  # first ejection, doubling per repeat up to eject_cap
+    eject_cap: float = 300.0
 
     def bind(self, snapshot: Snapshot) -> tuple[str, int]:
         host = self.host if self.host is not None else snapshot.server.host

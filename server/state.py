@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from engine.decide import Decision
 from engine.snapshot import Snapshot
+from server.breaker import Breaker
 from server.holder import SnapshotHolder
 from server.retry import RetryBudget
 
@@ -52,6 +53,7 @@ class ServerState:
     warmup: EstimatorWarmup | None = None
     upstream_transport: str = "aiohttp"
     budget: RetryBudget = field(default_factory=RetryBudget)
+    breaker: Breaker | None = field(default_factory=Breaker)
     client: httpx.AsyncClient | None = None
 
     @property

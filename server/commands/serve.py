@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="HTTP client pool for upstream calls (default aiohttp: measured faster)",
     )
     parser.add_argument("--no-watch", action="store_true", help="do not hot-reload the config and rule files")
+    parser.add_argument("--eject-after", type=int, default=5, metavar="N",
+                        help="skip a target for a while after N consecutive failures while a fallback remains "
+                        "(default 5; 0 = never)")
+    parser.add_argument("--eject-for", type=float, default=30.0, metavar="SECONDS",
+                        help="first ejection time, doubled on each repeat up to 300 s (default 30)")
     parser.add_argument("--reload-debounce-ms", type=int, default=1600, metavar="MS",
                         help="wait this long for a burst of file changes to settle before reloading (default 1600)")
 
@@ -63,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         upstream_transport=args.upstream_transport,
         watch=not args.no_watch,
         reload_debounce_ms=max(1, args.reload_debounce_ms),
+        eject_after=max(0, args.eject_after),
+        eject_for=max(0.0, args.eject_for),
     )
     host, port = settings.bind(snapshot)
     if not is_loopback(host) and not snapshot.server.auth_token and not settings.allow_insecure_bind:

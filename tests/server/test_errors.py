@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +12,8 @@ import pytest
 
 from tests.fakes import anthropic_stream as A
 from tests.fakes.responses import Close, Hang, Json, Raw, Stream, anthropic_error, html
-from tests.server.conftest import Stack
+from tests.fakes.server import FakeUpstream
+from tests.server.conftest import RULES, Stack, base_config, start_proxy, write_stack_files
 
 OK = {"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 STREAM = {**OK, "stream": True}
@@ -262,3 +264,27 @@ def test_openai_error_is_translated_to_an_anthropic_error(stack: Stack) -> None:
     response = stack.post("/v1/messages", {**OK, "model": "gpt-4"})
     assert response.status_code == 401
     assert _error(response) == {"type": "authentication_error", "message": "bad key"}
+
+
+def test_failing_target_is_ejected_and_its_fallback_used_directly(tmp_path: Path) -> None:
+    """Reliability U6: after 5 failed requests the target is skipped while its fallback remains."""
+    with FakeUpstream() as fake:
+        fake.always("/v1/messages", anthropic_error(503, "overloaded_error", "down"))
+        fake.always("/compat/v1/messages", A.auto(A.message(A.text("backup"))))
+        config_path = write_stack_files(tmp_path, base_config(fake.url), RULES)
+        proxy = start_proxy(config_path, args=("--eject-after", "5", "--eject-for", "60"))
+        stack = Stack(fake, proxy, config_path)
+        try:
+            for _ in range(5):
+                assert stack.post("/v1/messages", {**OK, "model": "fb-x"}).status_code == 200
+            tried = sum(r.path == "/v1/messages" for r in fake.requests)
+            assert tried == 15  # 5 requests x (1 + 2 retries)
+            for _ in range(3):
+                response = stack.post("/v1/messages", {**OK, "model": "fb-x"})
+                assert response.headers["x-cc-proxy-target"] == "compat/backup-model"
+            assert sum(r.path == "/v1/messages" for r in fake.requests) == tried  # skipped while ejected
+            # The target with no fallback left is never skipped: it is still tried.
+            assert stack.post("/v1/messages", OK).status_code == 503
+            assert sum(r.path == "/v1/messages" for r in fake.requests) == tried + 3
+        finally:
+            proxy.stop()

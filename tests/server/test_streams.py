@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 
 import httpx
 
@@ -49,8 +50,12 @@ def test_chunks_arrive_while_the_upstream_is_still_open(stack: Stack) -> None:
             received += piece
             if b"content_block_start" in received:
                 break
-        upstream = stack.fake.requests[0]
-        assert not upstream.closed.is_set()  # relayed as it came, not held until the upstream finished
+        got_it_at = time.monotonic()  # the fake runs in this process: same clock
+    upstream = stack.fake.wait_for_requests(1)[0]
+    assert upstream.closed.wait(5)
+    assert upstream.closed_at is not None
+    # Relayed as it came: the client had the first events before the upstream connection ended.
+    assert got_it_at < upstream.closed_at, (received, stack.fake.requests)
     assert received.startswith(b"event: message_start")
 
 

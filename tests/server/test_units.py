@@ -146,3 +146,28 @@ def test_client_auth() -> None:
     assert client_authorized({"authorization": "Bearer tok"}, "tok")
     assert not client_authorized({"x-api-key": "nope"}, "tok")
     assert not client_authorized({}, "tok")
+
+
+def test_breaker_ejects_after_consecutive_failures_doubling_to_a_cap() -> None:
+    from server.breaker import Breaker
+
+    now = [0.0]
+    breaker = Breaker(threshold=3, base=30, cap=100, clock=lambda: now[0])
+    for _ in range(2):
+        breaker.failure("t")
+    assert not breaker.ejected("t")
+    breaker.failure("t")
+    assert breaker.ejected("t") and breaker.remaining("t") == 30
+    now[0] = 31
+    assert not breaker.ejected("t")
+    for _ in range(3):
+        breaker.failure("t")
+    assert breaker.remaining("t") == 60  # doubled
+    now[0] = 100
+    for _ in range(3):
+        breaker.failure("t")
+    assert breaker.remaining("t") == 100  # capped
+    breaker.success("t")
+    assert not breaker.ejected("t")
+    breaker.failure("t")
+    assert not breaker.ejected("t")  # the count restarted
