@@ -36,6 +36,10 @@ class Profile:
     strip_cache_control: bool = False
     # Tool-definition fields removed (e.g. `defer_loading`, `strict`, `eager_input_streaming`).
     drop_tool_fields: tuple[str, ...] = ()
+    # Mid-conversation `role: "system"` messages (Claude Code 2.1.332 sends one after the first user
+    # turn): "keep" them, or fold their text into the top-level `system` for endpoints that only know
+    # user/assistant turns.
+    system_messages: Literal["keep", "to_system"] = "keep"
     # --- OpenAI Chat Completions dialect ---
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     # Where thinking/effort goes: "reasoning_effort" (OpenAI, Ollama, vLLM, llama.cpp),
@@ -82,6 +86,7 @@ _ANTHROPIC_COMPATIBLE = Profile(
     beta_allow=(),
     drop_fields=("context_management", "output_config", "safeguards", "container", "mcp_servers"),
     drop_tool_fields=("defer_loading", "strict", "eager_input_streaming", "input_examples"),
+    system_messages="to_system",
 )
 
 _OPENAI = Profile(

@@ -113,7 +113,27 @@ def prepare_body(target: ResolvedModel, request: Mapping[str, Any]) -> dict[str,
         body["tools"] = [
             {k: v for k, v in t.items() if k not in tool_fields} if isinstance(t, dict) else t for t in body["tools"]
         ]
+    if profile.system_messages == "to_system" and isinstance(body.get("messages"), list):
+        _fold_system_messages(body)
     return body
+
+
+def _fold_system_messages(body: dict[str, Any]) -> None:
+    """Move `role: "system"` turns into the top-level `system` (appended, order kept), in place on `body`."""
+    messages: list[Any] = body["messages"]
+    folded = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
+    if not folded:
+        return
+    body["messages"] = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
+    system = body.get("system")
+    blocks: list[Any] = [{"type": "text", "text": system}] if isinstance(system, str) else list(system or [])
+    for message in folded:
+        content = message.get("content")
+        if isinstance(content, str):
+            blocks.append({"type": "text", "text": content})
+        elif isinstance(content, list):
+            blocks.extend(b for b in content if isinstance(b, dict) and b.get("type") == "text")
+    body["system"] = blocks
 
 
 def build_request(
