@@ -20,6 +20,7 @@ from engine.wire.reasoning import ThinkTagSplitter, details_text, make_signature
 from engine.wire.types import TranslationContext
 
 RAW_ARGUMENTS_KEY = "_raw_arguments"
+_MAX_ERROR_TEXT = 2000  # an upstream error quoted to the client, at most this many characters
 _ID_OK = re.compile(r"^[a-zA-Z0-9_-]+$")
 _ID_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 
@@ -75,6 +76,9 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
     if text:
         content.append({"type": "text", "text": text})
     calls = message.get("tool_calls")
+    legacy = message.get("function_call")  # pre-tools servers: one call, no id
+    if not isinstance(calls, list) and isinstance(legacy, dict):
+        calls = [{"function": legacy}]
     for call in calls if isinstance(calls, list) else ():
         if not isinstance(call, dict):
             continue
@@ -205,12 +209,13 @@ def error_fields(error: Any) -> tuple[str, str]:
     if isinstance(error, dict):
         message = error.get("message")
         text = message if isinstance(message, str) and message else orjson.dumps(error).decode()
+        text = text[:_MAX_ERROR_TEXT]
         for key in ("code", "type"):
             mapped = _ERROR_TYPES.get(str(error.get(key)))
             if mapped:
                 return mapped, text
         return "api_error", text
-    return "api_error", str(error)
+    return "api_error", str(error)[:_MAX_ERROR_TEXT]
 
 
 def _int(value: Any) -> int:

@@ -158,6 +158,8 @@ class StreamTranslator:
                 for call in calls:
                     if isinstance(call, dict):
                         self._tool(call, out)
+            elif isinstance(delta.get("function_call"), dict):  # pre-tools servers: one call, no id
+                self._tool({"index": 0, "function": delta["function_call"]}, out)
         finish = choice.get("finish_reason")
         if finish is not None:
             self._finish = finish
