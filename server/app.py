@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from sanic import Request, Sanic
-from sanic.exceptions import SanicException
+from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 
@@ -38,6 +38,8 @@ class AnthropicErrorHandler(ErrorHandler):
 
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         status = exception.status_code if isinstance(exception, SanicException) else 500
+        if isinstance(exception, RequestCancelled):  # the client left: nobody reads this answer
+            return HTTPResponse(b"", status=499)
         if status == 404:
             message = f"not found: {request.method} {request.path[:200]}"
         elif status == 413:

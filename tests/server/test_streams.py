@@ -46,11 +46,12 @@ def test_chunks_arrive_while_the_upstream_is_still_open(stack: Stack) -> None:
         "POST", stack.url + "/v1/messages", json=STREAM, headers={"x-api-key": CLIENT_KEY}
     ) as response:
         received = b""
+        got_it_at = 0.0
         for piece in response.iter_raw():
             received += piece
             if b"content_block_start" in received:
-                break
-        got_it_at = time.monotonic()  # the fake runs in this process: same clock
+                got_it_at = time.monotonic()  # the fake runs in this process: same clock
+                break  # (leaving the loop closes the connection)
     upstream = stack.fake.wait_for_requests(1)[0]
     assert upstream.closed.wait(5)
     assert upstream.closed_at is not None
