@@ -31,9 +31,12 @@ PROFILES = {
     "deepseek": "reasoning_content",
     "openrouter": "reasoning",
     "vllm": "reasoning",
+    "llamacpp": "",  # reasoning inline as <think>...</think> at the start of the content
 }
 
-texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=40)
+texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=40).filter(
+    lambda t: "</think>" not in t
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
@@ -87,6 +90,10 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
         "estimate": draw(st.integers(0, 5000)),
     }
     field = PROFILES[profile]
+    if not field:
+        inline = f"<think>{answer['reasoning']}</think>\n\n" if answer["reasoning"] else ""
+        answer["reasoning"] = None
+        answer["text"] = (inline + (answer["text"] or "")) or None
     events: list[str] = [_chunk({"role": "assistant", "content": ""})]
     if answer["reasoning"]:
         events += [_chunk({field: p}) for p in _pieces(data, answer["reasoning"])]

@@ -136,3 +136,10 @@ def test_think_split_is_independent_of_chunking(tokens: list[str], data: st.Data
     assert _split_all(pieces) == _split_all([content])
     if not content.lstrip().startswith("<think>"):
         assert _split_all([content]) == ([("text", content)] if content else [])
+
+
+@pytest.mark.parametrize("content", ["<think>ab</think>\n\ncd", "  <think>a<b</think>c", "<think>x</think"])
+def test_think_split_at_every_single_cut(content: str) -> None:
+    whole = _split_all([content])
+    for cut in range(len(content) + 1):
+        assert _split_all([content[:cut], content[cut:]]) == whole, cut
