@@ -14,12 +14,11 @@ from engine.decide import Decision, decide
 from engine.errors import ProxyError
 from engine.snapshot import Snapshot
 from engine.wire.anthropic import build_count_tokens_request
-from server.auth import client_authorized
 from server.credentials import credential_headers
 from server.errors import JSON, error_response, new_request_id
 from server.handlers_messages import admit, client_headers, messages
 from server.request_body import check_messages_request, parse_json_object
-from server.state import get_state, route_headers
+from server.state import authorize, get_state, route_headers
 from server.upstream import forwarded_response_headers, open_response
 
 log = logging.getLogger("cc_proxy")
@@ -85,8 +84,10 @@ async def models(request: Request) -> HTTPResponse:
     snapshot = state.holder.current
     request_id = new_request_id()
     headers = route_headers(snapshot, None, request_id)
-    if not _authorized(request, snapshot):
-        return error_response(_unauthorized(), headers)
+    try:
+        authorize(request, state, snapshot.server.auth_token)
+    except ProxyError as err:
+        return error_response(err, headers)
     data = [
         {"type": "model", "id": alias, "display_name": alias, "created_at": MODEL_CREATED_AT}
         for alias in servable_aliases(snapshot)
@@ -125,14 +126,6 @@ async def root(request: Request) -> HTTPResponse:
     headers = route_headers(snapshot, None, new_request_id())
     body = b"" if request.method == "HEAD" else b"cc-proxy: Anthropic Messages API proxy\n"
     return HTTPResponse(body, headers=headers, content_type="text/plain; charset=utf-8")
-
-
-def _authorized(request: Request, snapshot: Snapshot) -> bool:
-    return client_authorized(request.headers, snapshot.server.auth_token)
-
-
-def _unauthorized() -> ProxyError:
-    return ProxyError(401, "invalid x-api-key or authorization bearer token for this proxy", should_retry=False)
 
 
 def mount(app: Sanic[Any, Any], prefix: str) -> None:

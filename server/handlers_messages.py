@@ -15,13 +15,12 @@ from sanic.response import HTTPResponse
 from engine.decide import Decision, decide
 from engine.errors import ProxyError
 from engine.snapshot import Snapshot
-from server.auth import client_authorized
 from server.errors import JSON, error_response, new_request_id
 from server.exchange import Committed, Exchange, run
 from server.logging_setup import log_event
 from server.relay import relay
 from server.request_body import check_messages_request, parse_json_object
-from server.state import ServerState, get_state, route_headers
+from server.state import ServerState, authorize, get_state, route_headers
 
 log = logging.getLogger("cc_proxy")
 
@@ -35,8 +34,7 @@ def client_headers(request: Request) -> dict[str, str]:
 def admit(request: Request, snapshot: Snapshot, state: ServerState) -> None:
     """Checks before the body is parsed: client auth, body size, in-flight limit."""
     settings = snapshot.server
-    if not client_authorized(request.headers, settings.auth_token):
-        raise ProxyError(401, "invalid x-api-key or authorization bearer token for this proxy", should_retry=False)
+    authorize(request, state, settings.auth_token)
     if len(request.body) > settings.max_body:
         raise ProxyError(413, f"request body exceeds {settings.max_body} bytes", should_retry=False)
     if state.budget.in_flight > settings.max_in_flight:  # this request is already counted

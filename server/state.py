@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.decide import Decision
+from engine.errors import ProxyError
 from engine.snapshot import Snapshot
+from server.auth import FailedAuthLimiter, client_authorized
 from server.breaker import Breaker
 from server.holder import SnapshotHolder
 from server.retry import RetryBudget
@@ -54,6 +57,7 @@ class ServerState:
     upstream_transport: str = "aiohttp"
     budget: RetryBudget = field(default_factory=RetryBudget)
     breaker: Breaker | None = field(default_factory=Breaker)
+    auth_failures: FailedAuthLimiter = field(default_factory=FailedAuthLimiter)
     client: httpx.AsyncClient | None = None
 
     @property
@@ -68,6 +72,19 @@ class ServerState:
 def get_state(request: Request) -> ServerState:
     state: ServerState = request.app.ctx.state
     return state
+
+
+def authorize(request: Request, state: ServerState, token: str | None) -> None:
+    """Raise 401 for a wrong or missing proxy token, 429 once an address keeps failing (X1)."""
+    if not token:
+        return
+    address = request.ip or "?"
+    wait = state.auth_failures.blocked_for(address)
+    if wait > 0:
+        raise ProxyError(429, "too many failed authentications", headers={"retry-after": str(math.ceil(wait))})
+    if not client_authorized(request.headers, token):
+        state.auth_failures.failed(address)
+        raise ProxyError(401, "invalid x-api-key or authorization bearer token for this proxy", should_retry=False)
 
 
 def header_value(value: str) -> str:

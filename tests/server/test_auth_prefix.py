@@ -109,3 +109,21 @@ def test_flood_past_the_in_flight_limit_is_a_fast_529(guarded: Stack) -> None:
         assert response.headers["retry-after"] == "1"
         assert [f.result().status_code for f in hanging] == [504, 504]  # first-byte deadline (2 s)
     assert len(guarded.fake.requests) == 2
+
+
+def test_repeated_wrong_keys_from_one_address_get_429(tmp_path: Path) -> None:
+    with FakeUpstream() as fake:
+        config_path = write_stack_files(tmp_path, base_config(fake.url, auth_token=TOKEN), RULES)
+        proxy = start_proxy(config_path)
+        try:
+            statuses = [
+                httpx.post(proxy.url + "/v1/messages", json=OK, headers={"x-api-key": f"wrong-{i}"}).status_code
+                for i in range(12)
+            ]
+            assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+            blocked = httpx.post(proxy.url + "/v1/messages", json=OK, headers={"x-api-key": TOKEN})
+            assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+            assert fake.requests == []
+            assert "wrong-" not in proxy.log()  # presented keys are never logged
+        finally:
+            proxy.stop()

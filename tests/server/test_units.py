@@ -171,3 +171,21 @@ def test_breaker_ejects_after_consecutive_failures_doubling_to_a_cap() -> None:
     assert not breaker.ejected("t")
     breaker.failure("t")
     assert not breaker.ejected("t")  # the count restarted
+
+
+def test_failed_auth_limiter_blocks_one_address_for_the_rest_of_its_window() -> None:
+    from server.auth import FailedAuthLimiter
+
+    now = [0.0]
+    limiter = FailedAuthLimiter(limit=3, window=60, clock=lambda: now[0], max_addresses=2)
+    for t in (0.0, 10.0, 20.0):
+        now[0] = t
+        assert limiter.blocked_for("a") == 0
+        limiter.failed("a")
+    assert limiter.blocked_for("a") == 40  # until the first failure leaves the window
+    assert limiter.blocked_for("b") == 0  # others unaffected
+    now[0] = 60.5
+    assert limiter.blocked_for("a") == 0
+    limiter.failed("b")
+    limiter.failed("c")  # a third address: the oldest is forgotten, memory stays bounded
+    assert len(limiter._failures) <= 2
