@@ -103,7 +103,7 @@ class StreamTranslator:
             return self._fail("api_error", "upstream stream sent data that is not JSON")
         if not isinstance(chunk, dict):
             return self._fail("api_error", "upstream stream sent a chunk that is not a JSON object")
-        if "error" in chunk:
+        if chunk.get("error") is not None:  # some servers put `"error": null` on every chunk
             kind, message = error_fields(chunk["error"])
             return self._fail(kind, message)
         out: list[SSEEvent] = []

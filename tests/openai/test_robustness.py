@@ -156,3 +156,11 @@ def test_non_stream_answer_is_a_message_or_a_proxy_error(body: dict[str, Any], p
             assert isinstance(block["input"], dict) and isinstance(block["id"], str) and block["id"]
     assert all(isinstance(v, int) and v >= 0 for v in message["usage"].values())
     json.dumps(message)
+
+
+def test_error_null_on_every_chunk_is_not_an_error() -> None:
+    translator = StreamTranslator(make_ctx(make_target("openai")))
+    chunk = {"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}], "error": None}
+    out = translator.feed(SSEEvent(json.dumps(chunk))) + translator.feed(SSEEvent("[DONE]"))
+    assert translator.completed
+    assert [json.loads(e.data)["type"] for e in out][-2:] == ["message_delta", "message_stop"]
