@@ -91,3 +91,19 @@ def test_bash_tool_round_trip_through_proxy(
     assert [r["tool_use_id"] for r in results] == [tool_id]
     assert results[0].get("is_error") is not True
     assert_credentials(second)
+
+
+def test_explicit_provider_model_wins_over_rules(
+    proxy_server: ProxyFactory, fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    """`--model provider,model` (what `/model` sends) picks that provider and upstream model outright,
+    and the answer names the model the client asked for."""
+    fake_upstream.always("/v1/messages", anthropic_say_hi("Pinned."))
+    proxy = start_proxy(proxy_server, fake_upstream)
+
+    run = run_claude("say hi", base_url=proxy.url, scratch=tmp_path, args=["--bare", "--model", "fake,fake-model-2"])
+
+    result = run.assert_ok()
+    assert run.text == "Pinned."
+    assert [r.json["model"] for r in fake_upstream.requests] == ["fake-model-2"]
+    assert list(result["modelUsage"]) == ["fake,fake-model-2"]
