@@ -42,8 +42,8 @@ class AnthropicErrorHandler(ErrorHandler):
             return HTTPResponse(b"", status=499)
         if status == 404:
             message = f"not found: {request.method} {request.path[:200]}"
-        elif status == 413:
-            message = "request body too large"
+        elif status == 413:  # Sanic says which: "Request header/body exceeds the size limit"
+            message = str(exception)[:200] or "request too large"
         elif status == 405:
             message = f"method {request.method} not allowed on {request.path[:200]}"
         elif isinstance(exception, SanicException) and status < 500:

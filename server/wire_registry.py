@@ -43,20 +43,35 @@ class WireAdapter(Protocol):
 
 
 class _AnthropicStream:
-    """Bytes pass through untouched except `message_start`'s model (engine.wire.anthropic's relay)."""
+    """Bytes pass through untouched except `message_start`'s model (engine.wire.anthropic's relay).
+
+    Only whole events go out: the bytes of an event still arriving are held until its blank line, so
+    an in-band error the proxy adds later never lands inside a half-sent event (an upstream cut or an
+    event over the size cap)."""
 
     needs_pings = False
 
     def __init__(self, ctx: TranslationContext) -> None:
         self._relay = anthropic.AnthropicStreamRelay(ctx)
         self._complete = False
+        self._tail = b""
 
     def feed(self, chunk: bytes) -> bytes:
-        return self._relay.feed(chunk)
+        out = self._relay.feed(chunk)
+        if not out:
+            return out
+        if self._tail:
+            out = self._tail + out
+            self._tail = b""
+        cut = _last_event_end(out)
+        if cut == len(out):
+            return out
+        self._tail = out[cut:]
+        return out[:cut]
 
     def finish(self) -> bytes:
         self._complete = self._relay.finish()  # message_stop seen and no partial event left over
-        return b""
+        return b""  # a held partial event is dropped: it can never complete
 
     @property
     def complete(self) -> bool:
@@ -65,6 +80,16 @@ class _AnthropicStream:
     @property
     def errored(self) -> bool:
         return self._relay.error is not None
+
+
+def _last_event_end(data: bytes) -> int:
+    """Offset just past the last blank line (an event's end) in `data`; 0 when there is none."""
+    end = 0
+    for separator in (b"\n\n", b"\r\n\r\n", b"\r\r"):
+        found = data.rfind(separator)
+        if found >= 0:
+            end = max(end, found + len(separator))
+    return end
 
 
 class _TranslatedStream:

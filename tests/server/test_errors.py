@@ -288,3 +288,33 @@ def test_failing_target_is_ejected_and_its_fallback_used_directly(tmp_path: Path
             assert sum(r.path == "/v1/messages" for r in fake.requests) == tried + 3
         finally:
             proxy.stop()
+
+
+def test_oversized_header_is_413_before_the_handler(stack: Stack) -> None:
+    response = stack.post("/v1/messages", OK, {"x-big": "a" * 65536})
+    assert response.status_code == 413
+    assert "header" in _error(response)["message"].lower()
+    assert stack.fake.requests == []
+
+
+def test_sse_event_over_the_cap_ends_the_stream_with_an_in_band_error(stack: Stack) -> None:
+    chunks = A.message_stream(A.message(A.text("Hello")))
+    huge = b"event: content_block_delta\ndata: " + b"x" * (9 * 1024 * 1024)  # no newline: one 9 MiB line
+    stack.fake.always("/v1/messages", Stream([*chunks[:3], huge], end="hang"))
+    response = stack.post("/v1/messages", STREAM, timeout=30)
+    assert response.status_code == 200
+    assert _events(response.text)[-1] == "error"
+    assert len(response.content) < 1024 * 1024  # the huge line was never relayed
+    assert stack.fake.requests[0].closed.wait(2)
+
+
+def test_stream_cut_inside_an_event_never_sends_half_an_event(stack: Stack) -> None:
+    chunks = A.message_stream(A.message(A.text("Hello world")))
+    half = chunks[4][: len(chunks[4]) // 2]
+    stack.fake.always("/v1/messages", Stream([*chunks[:4], half], end="fin"))
+    response = stack.post("/v1/messages", STREAM)
+    assert response.status_code == 200
+    assert half not in response.content
+    blocks = response.text.strip().split("\n\n")
+    assert blocks[-1].startswith("event: error\n")
+    assert all(block.startswith("event: ") for block in blocks)

@@ -189,3 +189,13 @@ def test_failed_auth_limiter_blocks_one_address_for_the_rest_of_its_window() -> 
     limiter.failed("b")
     limiter.failed("c")  # a third address: the oldest is forgotten, memory stays bounded
     assert len(limiter._failures) <= 2
+
+
+@pytest.mark.parametrize(
+    "data, end",
+    [(b"a\n\n", 3), (b"a\n\nb", 3), (b"abc", 0), (b"a\r\n\r\nb", 5), (b"", 0), (b"x\r\ry", 3), (b"a\n\nb\n\nc", 6)],
+)
+def test_last_event_end(data: bytes, end: int) -> None:
+    from server.wire_registry import _last_event_end
+
+    assert _last_event_end(data) == end
