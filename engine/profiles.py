@@ -68,6 +68,9 @@ class Profile:
     # System messages accepted mid-conversation (Claude Code sends one); False: they are appended to
     # the leading system message (chat templates of local servers often reject a later one).
     inline_system_messages: bool = True
+    # Tool-call ids the upstream accepts: "any", or "alnum9" (Mistral: exactly 9 letters/digits; other
+    # ids in the history are mapped to a stable hash).
+    tool_id_format: Literal["any", "alnum9"] = "any"
     max_stop_sequences: int | None = None  # OpenAI accepts at most 4 `stop` entries
 
 

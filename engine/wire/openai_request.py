@@ -22,6 +22,7 @@ Code sends a JSON blob with device and session ids) is sent as its SHA-256 hex d
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,6 +36,8 @@ from engine.wire.types import UpstreamRequest
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
 NO_RESULT = "(no result)"
 ERROR_PREFIX = "Error: "  # OpenAI has no is_error flag: the model reads it in the text
+_ALNUM9 = re.compile(r"[A-Za-z0-9]{9}")
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _USER_MAX = 64  # longer `metadata.user_id` values (Claude Code sends ~150-char JSON) are hashed
 
 # OpenAI-dialect fields a rule or a model's `params` may set on the request: passed through as is.
@@ -174,10 +177,22 @@ class _Messages:
         self._close_calls()
         return self.out
 
+    def _id(self, call_id: str) -> str:
+        """The id as the upstream accepts it: Mistral-family servers take only 9 alphanumerics, so other
+        ids (toolu_..., call_...) map to a stable hash; the upstream's own ids come back unchanged."""
+        if self.profile.tool_id_format == "any" or _ALNUM9.fullmatch(call_id):
+            return call_id
+        number = int.from_bytes(hashlib.sha256(call_id.encode()).digest()[:8], "big")
+        chars = []
+        for _ in range(9):
+            number, digit = divmod(number, 62)
+            chars.append(_BASE62[digit])
+        return "".join(chars)
+
     def _close_calls(self) -> None:
         """Answer calls the conversation left unanswered: OpenAI 400s on a call with no tool message."""
         for call_id in self.pending:
-            self.out.append({"role": "tool", "tool_call_id": call_id, "content": NO_RESULT})
+            self.out.append({"role": "tool", "tool_call_id": self._id(call_id), "content": NO_RESULT})
         self.pending = []
 
     def _user(self, blocks: list[Any]) -> None:
@@ -191,7 +206,7 @@ class _Messages:
                 text, media = self._tool_result(block)
                 if isinstance(call_id, str) and call_id in self.pending:
                     self.pending.remove(call_id)
-                    self.out.append({"role": "tool", "tool_call_id": call_id, "content": text})
+                    self.out.append({"role": "tool", "tool_call_id": self._id(call_id), "content": text})
                     if media:
                         carried.append({"type": "text", "text": f"[attachments of tool result {call_id}]"})
                         carried.extend(media)
@@ -291,6 +306,8 @@ class _Messages:
         if calls:
             message["tool_calls"] = calls
             self.pending = [c["id"] for c in calls]
+            for call in calls:
+                call["id"] = self._id(call["id"])
         echo = self.profile.reasoning_echo_field
         if echo is not None:
             text = "".join(reasoning)
