@@ -151,7 +151,9 @@ def reasoning_fields(request: Mapping[str, Any], kind: str, efforts: tuple[str, 
     budget = thinking.get("budget_tokens")
     if not isinstance(effort, str):
         effort = budget_to_effort(budget) if mode == "enabled" and isinstance(budget, int) else None
-    level = clip_effort(effort, efforts) if effort is not None and mode != "disabled" else None
+    # Effort only with thinking on: reasoning_effort 400s on non-reasoning models, and Claude Code's
+    # fallback after such a 400 drops `thinking`, not `output_config`.
+    level = clip_effort(effort, efforts) if effort is not None and mode in _THINKING_ON else None
     if kind == "reasoning_effort":
         return {"reasoning_effort": level} if level else {}
     if kind == "thinking":

@@ -30,7 +30,8 @@ REASONING_KEYS = ("reasoning_effort", "reasoning", "thinking")
         ("openai", ADAPTIVE_MAX, {"reasoning_effort": "high"}),
         ("openai", BUDGET, {"reasoning_effort": "low"}),
         ("openai", DISABLED, {}),
-        ("openai", EFFORT_ONLY, {"reasoning_effort": "low"}),
+        ("openai", EFFORT_ONLY, {}),  # effort without thinking: the model may not reason at all
+        ("deepseek", EFFORT_ONLY, {}),
         ("deepseek", ADAPTIVE, {"thinking": {"type": "enabled"}}),
         ("deepseek", ADAPTIVE_MAX, {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}),
         ("deepseek", DISABLED, {"thinking": {"type": "disabled"}}),
