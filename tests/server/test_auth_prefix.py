@@ -127,3 +127,12 @@ def test_repeated_wrong_keys_from_one_address_get_429(tmp_path: Path) -> None:
             assert "wrong-" not in proxy.log()  # presented keys are never logged
         finally:
             proxy.stop()
+
+
+def test_serve_prints_what_it_loaded_and_the_export_line(guarded: Stack) -> None:
+    log = guarded.proxy.log()
+    assert f"cc-proxy: config {guarded.config_path} (version " in log
+    assert f"cc-proxy: rules {guarded.config_path.parent / 'rules' / 'test.json'}" in log
+    assert f"cc-proxy listening on {guarded.url}\n" in log
+    assert f"export ANTHROPIC_BASE_URL={guarded.url}/anthropic\n" in log
+    assert "CC_TEST_UNSET_KEY" in log  # the unset-key warning, by name
