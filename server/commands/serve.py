@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     bound_port = sock.getsockname()[1]
     url_host = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     url = f"http://{url_host}:{bound_port}"
+    # A wildcard bind is reached locally through loopback: that is what the export line should say.
+    local_host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host.strip("[]"), url_host)
+    local_url = f"http://{local_host}:{bound_port}"
     prefix = "/" + snapshot.server.mount_prefix.strip("/") if snapshot.server.mount_prefix.strip("/") else ""
 
     def announce(_app: object) -> None:
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         for rule_file in snapshot.rule_files:
             print(f"cc-proxy: rules {rule_file}")
         print(f"cc-proxy listening on {url}")
-        print(f"export ANTHROPIC_BASE_URL={url}{prefix}", flush=True)
+        print(f"export ANTHROPIC_BASE_URL={local_url}{prefix}", flush=True)
 
     holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
     if settings.workers > 1:
