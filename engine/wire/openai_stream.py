@@ -16,8 +16,9 @@ are buffered. When a new call appears while another tool block is open, the open
 parsed once: complete JSON means the upstream moved on, so the open block stops and the new one streams
 live (the usual sequential case costs one parse per call). Incomplete means true interleaving: the new
 call, and every call after it, is buffered whole (id, name, fragments) and flushed, in index order,
-when the stream ends. A fragment for a call whose block already stopped can only be whitespace or
-invalid JSON, and is dropped.
+when the stream ends. A fragment for a call whose block already stopped is dropped: after complete
+JSON it can only be whitespace or garbage; after text or reasoning interrupted the call (no server
+seen does this) the block cannot be reopened.
 """
 
 from __future__ import annotations
