@@ -1,6 +1,6 @@
-"""Fixtures shared by every test tier: repository paths, free ports, and real processes (the proxy and
-fake upstreams) started on 127.0.0.1 port 0, waited for by the URL they print, and always killed, whole
-process group, at teardown."""
+"""Fixtures shared by every test tier: repository paths, free ports, real processes started on 127.0.0.1
+port 0 and waited for by the URL they print (`cc-proxy serve`; any other via `start_process`), always
+killed, whole process group, at teardown; and the scripted fake upstream in a thread (tests/fakes)."""
 
 from __future__ import annotations
 
@@ -176,7 +176,7 @@ def proxy_server(tmp_path: Path) -> Iterator[ProxyFactory]:
         argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0", *args)
         running = start_process(
             argv,
-            log_path=base / "proxy.log",
+            log_path=tmp_path / f"{base.name}.log",  # outside the watched config directory
             env=child_env(env),
             cwd=REPO_ROOT,
             pattern=re.compile(r"listening on (http://127\.0\.0\.1:\d+)"),
@@ -188,29 +188,6 @@ def proxy_server(tmp_path: Path) -> Iterator[ProxyFactory]:
     yield start
     for server in started:
         server.stop()
-
-
-FakeFactory = Callable[..., RunningProcess]
-
-
-@pytest.fixture
-def fake_upstream_process(tmp_path: Path) -> Iterator[FakeFactory]:
-    """Factory: `fake_upstream_process(script)` runs `python -m tests.fakes.serve --port 0 --script FILE`
-    (the scripted Anthropic/OpenAI fake) as its own process and returns it once it printed its URL."""
-    started: list[RunningProcess] = []
-
-    def start(script: Mapping[str, Any] | Sequence[Any] | str, *, args: Sequence[str] = ()) -> RunningProcess:
-        base = tmp_path / f"fake{len(started)}"
-        script_path = base / "script.json"
-        _write(script_path, script)
-        argv = (sys.executable, "-m", "tests.fakes.serve", "--port", "0", "--script", str(script_path), *args)
-        running = start_process(argv, log_path=base / "fake.log", env=child_env(), cwd=REPO_ROOT)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 @pytest.fixture
