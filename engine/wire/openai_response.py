@@ -70,22 +70,18 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
     if not text and isinstance(refusal, str):
         text = refusal
 
-    content: list[dict[str, Any]] = []
-    if reasoning or details:
-        content.append({"type": "thinking", "thinking": reasoning, "signature": make_signature(details)})
-    if text:
-        content.append({"type": "text", "text": text})
     calls = message.get("tool_calls")
     legacy = message.get("function_call")  # pre-tools servers: one call, no id
     if not isinstance(calls, list) and isinstance(legacy, dict):
         calls = [{"function": legacy}]
+    tools: list[dict[str, Any]] = []
     for call in calls if isinstance(calls, list) else ():
         if not isinstance(call, dict):
             continue
         function = call.get("function")
         function = function if isinstance(function, dict) else {}
         name = function.get("name")
-        content.append(
+        tools.append(
             {
                 "type": "tool_use",
                 "id": tool_id(call.get("id"), ctx),
@@ -93,13 +89,21 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
                 "input": parse_arguments(function.get("arguments")),
             }
         )
-    has_tools = any(b["type"] == "tool_use" for b in content)
-    stop_reason = stop_reason_of(choice.get("finish_reason"), has_tools)
+    stop_reason = stop_reason_of(choice.get("finish_reason"), bool(tools))
     stop_sequence = None
     if stop_reason == "end_turn":
-        stop_sequence = matched_stop(choice.get("stop_reason"), text, ctx.stop_sequences)
+        stop_sequence, in_text = matched_stop(choice.get("stop_reason"), text, ctx.stop_sequences)
         if stop_sequence is not None:
             stop_reason = "stop_sequence"
+            if in_text:  # Anthropic's text never includes the sequence that stopped it
+                text = text[: len(text) - len(stop_sequence)]
+
+    content: list[dict[str, Any]] = []
+    if reasoning or details:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": make_signature(details)})
+    if text:
+        content.append({"type": "text", "text": text})
+    content.extend(tools)
     return {
         "id": msg_id,
         "type": "message",
@@ -170,16 +174,17 @@ def stop_reason_of(finish: Any, has_tools: bool) -> str:
     return "end_turn"
 
 
-def matched_stop(reported: Any, text: str, stop_sequences: tuple[str, ...]) -> str | None:
-    """Which stop sequence fired, when provable: vLLM reports it; some servers keep it in the text."""
+def matched_stop(reported: Any, text: str, stop_sequences: tuple[str, ...]) -> tuple[str | None, bool]:
+    """Which stop sequence fired, when provable, and whether it is still in the text: vLLM reports it
+    (already cut from the text); some servers keep it at the end of the text."""
     if not stop_sequences:
-        return None
+        return None, False
     if isinstance(reported, str) and reported in stop_sequences:
-        return reported
+        return reported, False
     for seq in stop_sequences:
         if seq and text.endswith(seq):
-            return seq
-    return None
+            return seq, True
+    return None, False
 
 
 def usage_of(usage: Any, estimate: int) -> dict[str, int]:

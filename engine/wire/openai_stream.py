@@ -76,7 +76,9 @@ class StreamTranslator:
         self._finish: Any = None
         self._reported_stop: Any = None
         self._usage: Any = None
-        self._tail = ""  # end of the text, to spot a stop sequence the upstream kept
+        # With stop sequences, the last characters of text are held back until more text follows: a
+        # sequence the upstream kept at the end is reported and cut, as Anthropic's text never has it.
+        self._held = ""
         self._tail_len = max((len(s) for s in ctx.stop_sequences), default=0)
 
     @property
@@ -170,6 +172,8 @@ class StreamTranslator:
     # --- blocks -----------------------------------------------------------------------------------
 
     def _open(self, kind: str, block: dict[str, Any], out: list[SSEEvent]) -> None:
+        if self._held and kind != "text":
+            self._release(out)
         self._close(out)
         self._index += 1
         self._kind = kind
@@ -206,11 +210,23 @@ class StreamTranslator:
             out.append(self._delta({"type": "thinking_delta", "thinking": text}))
 
     def _text(self, text: str, out: list[SSEEvent]) -> None:
+        if self._tail_len:
+            text = self._held + text
+            cut = len(text) - self._tail_len
+            self._held = text[max(cut, 0) :]
+            if cut <= 0:
+                return
+            text = text[:cut]
         if self._kind != "text":
             self._open("text", {"type": "text", "text": ""}, out)
         out.append(self._delta({"type": "text_delta", "text": text}))
-        if self._tail_len:
-            self._tail = (self._tail + text)[-self._tail_len :]
+
+    def _release(self, out: list[SSEEvent]) -> None:
+        """Emit the held-back end of the text (another block follows, or the message ends)."""
+        held, self._held = self._held, ""
+        if self._kind != "text":
+            self._open("text", {"type": "text", "text": ""}, out)
+        out.append(self._delta({"type": "text_delta", "text": held}))
 
     def _split(self, pieces: list[tuple[str, str]], out: list[SSEEvent]) -> None:
         for kind, text in pieces:
@@ -306,18 +322,21 @@ class StreamTranslator:
         out: list[SSEEvent] = []
         if self._splitter is not None:
             self._split(self._splitter.finish(), out)
-        self._close(out)
-        for key in sorted(self._calls):
-            call = self._calls[key]
-            if call.state in (_NEW, _QUEUED):
-                self._start_call(call, out)
-                self._close(out)
-        stop_reason = stop_reason_of(self._finish, self._has_tools)
+        pending = [self._calls[key] for key in sorted(self._calls) if self._calls[key].state in (_NEW, _QUEUED)]
+        stop_reason = stop_reason_of(self._finish, self._has_tools or bool(pending))
         stop_sequence = None
         if stop_reason == "end_turn":
-            stop_sequence = matched_stop(self._reported_stop, self._tail, self._ctx.stop_sequences)
+            stop_sequence, in_text = matched_stop(self._reported_stop, self._held, self._ctx.stop_sequences)
             if stop_sequence is not None:
                 stop_reason = "stop_sequence"
+                if in_text:
+                    self._held = self._held[: len(self._held) - len(stop_sequence)]
+        if self._held:
+            self._release(out)
+        self._close(out)
+        for call in pending:
+            self._start_call(call, out)
+            self._close(out)
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},

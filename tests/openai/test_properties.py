@@ -88,7 +88,10 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
         "calls": draw(calls),
         "usage": draw(usages),
         "estimate": draw(st.integers(0, 5000)),
+        "stops": tuple(draw(st.lists(st.sampled_from(["##", "END", "\n\n", "x"]), max_size=2, unique=True))),
     }
+    if answer["stops"] and draw(st.booleans()):  # a server that keeps the sequence in the text
+        answer["text"] = (answer["text"] or "") + answer["stops"][-1]
     field = PROFILES[profile]
     if not field:
         inline = f"<think>{answer['reasoning']}</think>\n\n" if answer["reasoning"] else ""
@@ -155,7 +158,9 @@ def _non_stream_body(answer: dict[str, Any]) -> dict[str, Any]:
 
 def _translate(answer: dict[str, Any], chunks: list[bytes]) -> list[SSEEvent]:
     target = make_target(answer["profile"])
-    translator = StreamTranslator(make_ctx(target, input_tokens_estimate=answer["estimate"]))
+    translator = StreamTranslator(
+        make_ctx(target, input_tokens_estimate=answer["estimate"], stop_sequences=answer["stops"])
+    )
     decoder = SSEDecoder()
     out: list[SSEEvent] = []
     for chunk in chunks:
@@ -189,6 +194,6 @@ def test_stream_properties(answer: dict[str, Any]) -> None:
     streamed = _strip_nulls(snapshot.model_dump(exclude_none=True, warnings=False))
 
     target = make_target(answer["profile"])
-    ctx = make_ctx(target, input_tokens_estimate=answer["estimate"])
+    ctx = make_ctx(target, input_tokens_estimate=answer["estimate"], stop_sequences=answer["stops"])
     expected = _strip_nulls(translate_response(_non_stream_body(answer), ctx))
     assert streamed == expected
