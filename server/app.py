@@ -31,6 +31,7 @@ log = logging.getLogger("cc_proxy")
 RESPONSE_TIMEOUT_MARGIN = 60.0
 GRACEFUL_SHUTDOWN_TIMEOUT = 15.0
 RELOAD_STOP_WAIT = 2.0
+REQUEST_TIMEOUT = 10
 
 
 class AnthropicErrorHandler(ErrorHandler):
@@ -82,6 +83,8 @@ def create_app(
         + RESPONSE_TIMEOUT_MARGIN
     )
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
+    # Sanic's request timer is one of inactivity: a short one bounds slow-header clients (reliability C8).
+    app.config.REQUEST_TIMEOUT = REQUEST_TIMEOUT
     make_estimator = build_estimator or _default_estimator
     breaker = (
         Breaker(settings.eject_after, settings.eject_for, settings.eject_cap) if settings.eject_after > 0 else None

@@ -7,12 +7,14 @@ followed (a 302 to a metadata address must not receive a key).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import httpx
 
 from engine.snapshot import ResolvedProvider
 from engine.wire.types import UpstreamRequest
+from server.retry import retry_after_seconds
 
 # Never sent upstream whatever a wire module or config says (RFC 9110 7.6.1 and framing).
 HOP_BY_HOP = frozenset(
@@ -92,4 +94,12 @@ def forwarded_response_headers(headers: httpx.Headers) -> dict[str, str]:
     for name, value in headers.items():
         if name in FORWARDED_RESPONSE_HEADERS or name.startswith(FORWARDED_RESPONSE_PREFIXES):
             out[name] = value
+    retry_after = out.get("retry-after")
+    if retry_after is not None and not retry_after.isdigit():
+        # Clients (Claude Code, the SDKs) read integer seconds; an HTTP-date becomes its distance from now.
+        seconds = retry_after_seconds({"retry-after": retry_after})
+        if seconds is None:
+            del out["retry-after"]
+        else:
+            out["retry-after"] = str(math.ceil(seconds))
     return out

@@ -318,3 +318,14 @@ def test_stream_cut_inside_an_event_never_sends_half_an_event(stack: Stack) -> N
     assert len(blocks) == 5  # the 4 whole events, then the proxy's error; no part of the 5th event
     assert blocks[-1].startswith("event: error\n")
     assert all(block.startswith("event: ") for block in blocks)
+
+
+def test_http_date_retry_after_reaches_the_client_as_integer_seconds(stack: Stack) -> None:
+    from email.utils import formatdate
+
+    when = formatdate(time.time() + 300, usegmt=True)
+    stack.fake.always("/v1/messages", anthropic_error(429, "rate_limit_error", "later", retry_after=when))
+    response = stack.post("/v1/messages", OK)
+    assert response.status_code == 429
+    assert 290 <= int(response.headers["retry-after"]) <= 301
+    assert len(stack.fake.requests) == 1  # over 60 s: not retried by the proxy
