@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from engine.snapshot import ResolvedModel
+from engine.wire.reasoning import is_proxy_signature
 from engine.wire.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEventTooLarge, encode
 from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
@@ -113,9 +114,33 @@ def prepare_body(target: ResolvedModel, request: Mapping[str, Any]) -> dict[str,
         body["tools"] = [
             {k: v for k, v in t.items() if k not in tool_fields} if isinstance(t, dict) else t for t in body["tools"]
         ]
-    if profile.system_messages == "to_system" and isinstance(body.get("messages"), list):
-        _fold_system_messages(body)
+    if isinstance(body.get("messages"), list):
+        body["messages"] = _without_proxy_thinking(body["messages"])
+        if profile.system_messages == "to_system":
+            _fold_system_messages(body)
     return body
+
+
+def _is_proxy_thinking(block: object) -> bool:
+    return isinstance(block, dict) and block.get("type") == "thinking" and is_proxy_signature(block.get("signature"))
+
+
+def _without_proxy_thinking(messages: list[Any]) -> list[Any]:
+    """Drop thinking blocks an OpenAI-format upstream produced (our `ccproxy.v1.` signatures): an
+    Anthropic-format upstream rejects a signature it did not issue, e.g. after a route change mid-session.
+    Returns the same list when there is nothing to drop (the common case costs one scan)."""
+    if not any(
+        isinstance(m, dict) and isinstance(m.get("content"), list) and any(map(_is_proxy_thinking, m["content"]))
+        for m in messages
+    ):
+        return messages
+    cleaned: list[Any] = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(map(_is_proxy_thinking, content)):
+            message = {**message, "content": [b for b in content if not _is_proxy_thinking(b)]}
+        cleaned.append(message)
+    return cleaned
 
 
 def _fold_system_messages(body: dict[str, Any]) -> None:
