@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.fakes import anthropic_stream as A
+from tests.fakes.responses import Stream
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import CLIENT_KEY, RULES, Stack, base_config, start_proxy, write_stack_files
 
@@ -189,3 +190,24 @@ def test_symlinked_rules_directory_swap_is_seen(tmp_path: Path) -> None:
             wait_for("the swapped rules", lambda: target() == "compat/backup-model")
         finally:
             proxy.stop()
+
+
+def test_a_stream_in_flight_keeps_the_snapshot_it_started_with(reloading: Stack) -> None:
+    reloading.reset()
+    chunks = A.message_stream(A.message(A.text("one two three four five six")), pieces=6)
+    reloading.fake.add("/v1/messages", Stream(chunks, delay=0.1))
+    reloading.fake.always("*", A.auto(A.message(A.text("ok"))))
+    rules = reloading.config_path.parent / "rules" / "test.json"
+    stream_request = {**REQUEST, "stream": True}
+    with httpx.Client(timeout=20) as client, client.stream(
+        "POST", reloading.url + "/v1/messages", json=stream_request, headers={"x-api-key": CLIENT_KEY}
+    ) as response:
+        started_on = response.headers["x-cc-proxy-config-version"]
+        rules.write_text(json.dumps(rules_to("backup")))
+        wait_for("the reload", lambda: health(reloading)["config_version"] != started_on)
+        body = response.read()
+    assert body.rstrip().endswith(b'"type":"message_stop"}')
+    assert response.headers["x-cc-proxy-target"] == "anthropic/claude-sonnet-4-5"
+    after = reloading.post("/v1/messages", REQUEST)
+    assert after.headers["x-cc-proxy-target"] == "compat/backup-model"
+    assert after.headers["x-cc-proxy-config-version"] != started_on
