@@ -329,3 +329,13 @@ def test_http_date_retry_after_reaches_the_client_as_integer_seconds(stack: Stac
     assert response.status_code == 429
     assert 290 <= int(response.headers["retry-after"]) <= 301
     assert len(stack.fake.requests) == 1  # over 60 s: not retried by the proxy
+
+
+def test_openai_stream_opening_with_an_error_is_an_http_error(stack: Stack) -> None:
+    first = b'data: {"error": {"message": "model overloaded", "type": "server_error", "code": null}}\n\n'
+    stack.fake.always("/v1/chat/completions", Stream([first]))
+    response = stack.post("/v1/messages", {**STREAM, "model": "gpt-4o"})
+    assert response.status_code >= 500
+    assert response.headers["content-type"].startswith("application/json")
+    assert _error(response)["message"] == "model overloaded"
+    assert len(stack.fake.requests) == 3  # retried like its status
