@@ -79,6 +79,10 @@ def servable_aliases(snapshot: Snapshot) -> list[str]:
     return [alias for alias, model in snapshot.models.items() if model.provider.api_key.configured]
 
 
+def _model(alias: str) -> dict[str, str]:
+    return {"type": "model", "id": alias, "display_name": alias, "created_at": MODEL_CREATED_AT}
+
+
 async def models(request: Request) -> HTTPResponse:
     state = get_state(request)
     snapshot = state.holder.current
@@ -88,10 +92,7 @@ async def models(request: Request) -> HTTPResponse:
         authorize(request, state, snapshot.server.auth_token)
     except ProxyError as err:
         return error_response(err, headers)
-    data = [
-        {"type": "model", "id": alias, "display_name": alias, "created_at": MODEL_CREATED_AT}
-        for alias in servable_aliases(snapshot)
-    ]
+    data = [_model(alias) for alias in servable_aliases(snapshot)]
     page = {
         "data": data,
         "has_more": False,
@@ -99,6 +100,20 @@ async def models(request: Request) -> HTTPResponse:
         "last_id": data[-1]["id"] if data else None,
     }
     return HTTPResponse(orjson.dumps(page), headers=headers, content_type=JSON)
+
+
+async def model(request: Request, model_id: str) -> HTTPResponse:
+    """GET /v1/models/{id}: one servable alias, or 404 like the API."""
+    state = get_state(request)
+    snapshot = state.holder.current
+    headers = route_headers(snapshot, None, new_request_id())
+    try:
+        authorize(request, state, snapshot.server.auth_token)
+        if model_id not in servable_aliases(snapshot):
+            raise ProxyError(404, f"model: {model_id[:200]}", should_retry=False)
+    except ProxyError as err:
+        return error_response(err, headers)
+    return HTTPResponse(orjson.dumps(_model(model_id)), headers=headers, content_type=JSON)
 
 
 async def health(request: Request) -> HTTPResponse:
@@ -136,5 +151,6 @@ def mount(app: Sanic[Any, Any], prefix: str) -> None:
         app.add_route(messages, f"{base}/v1/messages", methods=["POST"], name=f"messages_{tag}")
         app.add_route(count_tokens, f"{base}/v1/messages/count_tokens", methods=["POST"], name=f"count_{tag}")
         app.add_route(models, f"{base}/v1/models", methods=["GET"], name=f"models_{tag}")
+        app.add_route(model, f"{base}/v1/models/<model_id:str>", methods=["GET"], name=f"model_{tag}")
         app.add_route(health, f"{base}/health", methods=["GET"], name=f"health_{tag}")
         app.add_route(root, base or "/", methods=["GET", "HEAD"], name=f"root_{tag}")

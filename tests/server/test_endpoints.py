@@ -94,6 +94,13 @@ def test_models_lists_the_servable_aliases(stack: Stack) -> None:
     assert all(m["type"] == "model" and m["display_name"] and m["created_at"] for m in page["data"])
 
 
+def test_model_by_id(stack: Stack) -> None:
+    found = httpx.get(stack.url + "/v1/models/gpt", headers={"x-api-key": CLIENT_KEY})
+    assert found.status_code == 200 and found.json()["id"] == "gpt" and found.json()["type"] == "model"
+    missing = httpx.get(stack.url + "/v1/models/nokey", headers={"x-api-key": CLIENT_KEY})
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
+
+
 def test_health_and_root(stack: Stack) -> None:
     health = httpx.get(stack.url + "/health").json()
     assert health["status"] == "ok" and health["config_version"]
