@@ -184,7 +184,7 @@ async def _attempt(
                 return _failure(decision, 502, f"upstream {provider.name} answer exceeds {MAX_RESPONSE_BODY} bytes")
             try:
                 translated = wire.translate_response(raw, ctx)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 return _failure(
                     decision,
                     502,
@@ -235,7 +235,7 @@ async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter, dec
                     return _in_band_failure(decision, first.data)
                 return b"".join(held)
         tail = adapter.finish()
-    except (ValueError, TypeError, KeyError) as exc:  # a broken first event (SSE too large, bad JSON)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a broken first event (SSE too large, bad JSON)
         return _failure(decision, 502, f"upstream stream unreadable: {type(exc).__name__}")
     if tail:
         held.append(tail)

@@ -65,7 +65,7 @@ async def relay(sink: HTTPResponse, committed: Committed, settings: ServerSettin
     except httpx.TransportError as exc:
         outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}"
         await sink.send(in_band_error("api_error", outcome.error))
-    except (ValueError, TypeError, KeyError) as exc:  # unreadable upstream event, event over the size cap
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # unreadable event, or over the size cap
         outcome.error = f"upstream stream unreadable: {type(exc).__name__}"
         await sink.send(in_band_error("api_error", outcome.error))
     finally:

@@ -339,3 +339,10 @@ def test_openai_stream_opening_with_an_error_is_an_http_error(stack: Stack) -> N
     assert response.headers["content-type"].startswith("application/json")
     assert _error(response)["message"] == "model overloaded"
     assert len(stack.fake.requests) == 3  # retried like its status
+
+
+def test_unreadable_json_answer_is_502(stack: Stack) -> None:
+    stack.fake.always("/v1/messages", Raw(b"[1, 2, 3]", 200, content_type="application/json"))
+    response = stack.post("/v1/messages", OK)
+    assert response.status_code == 502
+    assert _error(response)["type"] == "api_error"
