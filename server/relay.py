@@ -59,6 +59,8 @@ async def relay(sink: HTTPResponse, committed: Committed, settings: ServerSettin
         if not adapter.complete and not adapter.errored:
             outcome.error = "upstream stream ended before message_stop"
             await sink.send(in_band_error("api_error", outcome.error))
+        elif adapter.errored:  # an error event already reached the client: still log the stream as failed
+            outcome.error = "stream ended with an error event"
     except TimeoutError:
         outcome.error = f"upstream stream silent for {settings.idle_timeout:g} s"
         await sink.send(in_band_error("timeout_error", outcome.error))
