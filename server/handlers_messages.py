@@ -6,7 +6,9 @@ The snapshot is read once; the decision, the attempts and the whole stream use t
 from __future__ import annotations
 
 import logging
+import os
 import time
+import traceback
 from typing import Any
 
 from sanic import Request
@@ -73,9 +75,12 @@ async def messages(request: Request) -> HTTPResponse | None:
             fields["status"] = 200
             return HTTPResponse(result.held, status=200, headers=out_headers, content_type=JSON)
         out_headers.update(SSE_HEADERS)
-        sink = await request.respond(status=200, headers=out_headers, content_type="text/event-stream")
-        fields["status"] = 200
-        outcome = await relay(sink, result, snapshot.server)
+        try:
+            sink = await request.respond(status=200, headers=out_headers, content_type="text/event-stream")
+            fields["status"] = 200
+            outcome = await relay(sink, result, snapshot.server)
+        finally:
+            await result.response.aclose()  # already closed by relay unless respond() failed
         if outcome.error:
             fields["stream_error"] = outcome.error
         await sink.eof()
@@ -84,9 +89,11 @@ async def messages(request: Request) -> HTTPResponse | None:
         fields["status"] = err.status
         _describe(fields, decision)
         return error_response(err, route_headers(snapshot, decision, request_id))
-    except Exception as exc:  # a bug: answer 500 with the request id; the log names the type only
+    except Exception as exc:  # a bug: answer 500 with the request id; the log says where, never values
         fields["status"] = 500
         fields["exception"] = type(exc).__name__
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        fields["at"] = f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
         if sink is not None:
             raise
         internal = ProxyError(500, f"internal proxy error (request {request_id})")
