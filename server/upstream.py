@@ -7,6 +7,7 @@ followed (a 302 to a metadata address must not receive a key).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 
@@ -45,8 +46,11 @@ def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> 
     `httpx`: httpx's own httpcore pool."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     if transport == "aiohttp":
-        import httpx_aiohttp
-
+        try:
+            import httpx_aiohttp
+        except ImportError:  # an install without the optional transport still works, a little slower
+            logging.getLogger("cc_proxy").warning("httpx-aiohttp is not installed: using httpx's own pool")
+            return create_client("httpx", max_connections=max_connections)
         return httpx.AsyncClient(
             transport=httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False),
             follow_redirects=False,
