@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from pathlib import Path
 
 import httpx
 
 from tests.fakes import anthropic_stream as A
 from tests.fakes import openai_stream as O
 from tests.fakes.responses import Hang, Stream
-from tests.server.conftest import CLIENT_KEY, Stack
+from tests.fakes.server import FakeUpstream
+from tests.server.conftest import CLIENT_KEY, RULES, Stack, base_config, start_proxy, write_stack_files
 
 STREAM = {"model": "claude-x", "max_tokens": 10, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -85,3 +87,20 @@ def test_client_reading_nothing_does_not_stall_the_server(stack: Stack) -> None:
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
         ok = stack.post("/v1/messages", {**STREAM, "stream": False})
         assert ok.status_code == 200
+
+
+def test_httpx_transport_serves_the_same_answers(tmp_path: Path) -> None:
+    """`--upstream-transport httpx` (httpx's own pool) is the fallback: same answers as the default."""
+    with FakeUpstream() as fake:
+        fake.always("/v1/messages", A.auto(A.message(A.text("same answer"))))
+        config_path = write_stack_files(tmp_path, base_config(fake.url), RULES)
+        proxy = start_proxy(config_path, args=("--upstream-transport", "httpx"))
+        stack = Stack(fake, proxy, config_path)
+        try:
+            plain = stack.post("/v1/messages", {**STREAM, "stream": False})
+            assert plain.json()["content"][0]["text"] == "same answer"
+            streamed = stack.post("/v1/messages", STREAM)
+            assert streamed.text.rstrip().endswith('"type":"message_stop"}')
+            assert '"text":"same answer"' not in streamed.text  # split in deltas, not one block
+        finally:
+            proxy.stop()
