@@ -1,0 +1,43 @@
+"""X3: the provider keys are canaries; search everything the proxy said for them in every encoding.
+
+Collected last in this directory, so it scans what the other reliability tests captured (each proxy's
+log, every response's status, headers and body), after provoking its own errors so it means something
+when run alone. The proxy logs at its only level (INFO: `serve` has no DEBUG switch).
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+
+from tests.fakes import anthropic_stream as A
+from tests.fakes.responses import Close, Hang, anthropic_error, html
+from tests.reliability.conftest import CAPTURED, LOG_PATHS, OK, STREAM, Rel
+from tests.server.conftest import CANARIES, CLIENT_KEY
+
+
+def _forms(secret: str) -> list[bytes]:
+    raw = secret.encode()
+    forms = {raw, raw[-8:], urllib.parse.quote(secret, safe="").encode(), urllib.parse.quote_plus(secret).encode()}
+    for prefix in (b"", b"x-api-key: ", b"Bearer "):
+        forms.add(base64.b64encode(prefix + raw).rstrip(b"="))
+    forms.add(base64.b64encode(raw)[4:-4])  # base64 of the key embedded at any alignment: a middle run
+    for shift in (1, 2):
+        forms.add(base64.b64encode(b"\0" * shift + raw)[4:-4])
+    return sorted(forms)
+
+
+def test_x3_no_canary_key_in_any_log_header_or_body(rel: Rel) -> None:
+    rel.fake.add("/v1/messages", html(200, "<html>captive</html>"), Hang(), Close(rst=True),
+                 anthropic_error(401, "authentication_error", "invalid x-api-key"))
+    rel.fake.always("/v1/messages", A.auto(A.message(A.text("ok"))))
+    for body in (OK, {**OK, "model": "dns-x"}, {**OK, "model": "tls-x"}, {**OK, "model": "nokey"},
+                 {**OK, "model": "dead"}, STREAM, {**OK, "model": "gpt-4o"}, {**OK, "model": "compat-x"}):
+        rel.post("/v1/messages", body)
+    assert len(LOG_PATHS) >= 1 and len(CAPTURED) >= 8
+    haystacks = [(str(path), path.read_bytes()) for path in LOG_PATHS if path.exists()]
+    haystacks += [(f"response {i}", text) for i, text in enumerate(CAPTURED)]
+    for secret in (*CANARIES, CLIENT_KEY):
+        for form in _forms(secret):
+            hits = [where for where, text in haystacks if form in text]
+            assert not hits, f"canary {secret[:8]}... (form {form[:12]!r}...) found in {hits[:3]}"
