@@ -8,23 +8,9 @@ import orjson
 from sanic.response import HTTPResponse
 
 from engine.errors import ERROR_TYPE_BY_STATUS, ProxyError
+from engine.wire.errors import STATUS_BY_ERROR_TYPE as STATUS_BY_ERROR_TYPE
 
 JSON = "application/json"
-
-# Anthropic error type -> the HTTP status the proxy answers with (for first-event `error` streams).
-STATUS_BY_ERROR_TYPE: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
-
 
 def new_request_id() -> str:
     return "req_cc" + secrets.token_hex(12)

@@ -12,12 +12,11 @@ import logging
 from collections.abc import AsyncIterator
 
 import httpx
-import orjson
 from sanic.response import HTTPResponse
 
 from engine.snapshot import ServerSettings
+from engine.wire.errors import in_band_error_event
 from engine.wire.sse import encode
-from engine.wire.types import SSEEvent
 from server.exchange import Committed
 from server.wire_registry import StreamAdapter
 
@@ -36,8 +35,7 @@ class StreamOutcome:
 
 def in_band_error(error_type: str, message: str) -> bytes:
     """The stream's last event when it cannot finish: clients raise it as an API error."""
-    payload = {"type": "error", "error": {"type": error_type, "message": message}}
-    return encode(SSEEvent(orjson.dumps(payload).decode(), "error"))
+    return encode(in_band_error_event(error_type, message))
 
 
 async def relay(sink: HTTPResponse, committed: Committed, settings: ServerSettings) -> StreamOutcome:

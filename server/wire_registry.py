@@ -11,13 +11,11 @@ from typing import Any, Protocol
 
 import orjson
 
-from engine.errors import ERROR_TYPE_BY_STATUS
 from engine.snapshot import ResolvedModel
 from engine.wire import anthropic, openai
-from engine.wire.openai_response import error_fields
+from engine.wire.errors import anthropic_error_from_upstream
 from engine.wire.sse import SSEDecoder, encode
 from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
-from server.errors import STATUS_BY_ERROR_TYPE, error_body
 
 
 class StreamAdapter(Protocol):
@@ -127,22 +125,10 @@ class _TranslatedStream:
 
 
 def _error_from_upstream(status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
-    """Any upstream error as an Anthropic error: a JSON error keeps its status and message; a redirect,
-    an HTML page or garbage is a 502 quoting at most 200 bytes (reliability U18/U19)."""
-    parsed: Any = None
-    if "json" in content_type:
-        try:
-            parsed = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    if 400 <= status < 600 and isinstance(error, dict | str):
-        kind, message = error_fields(error)
-        anthropic_kind = ERROR_TYPE_BY_STATUS.get(status) or (kind if kind in STATUS_BY_ERROR_TYPE else "api_error")
-        return status, error_body(status, message, anthropic_kind)
-    snippet = body[:200].decode("utf-8", "replace")
-    what = f"a redirect ({status}), not followed" if 300 <= status < 400 else f"{status} {content_type or '(no type)'}"
-    return 502, error_body(502, f"upstream answered {what}: {snippet!r}")
+    """Any upstream error as an Anthropic error, by the one table in engine.wire.errors (reliability
+    U18/U19: redirects, HTML and garbage become a 502 quoting at most 200 redacted bytes)."""
+    client_status, payload = anthropic_error_from_upstream(status, body, content_type)
+    return client_status, orjson.dumps(payload)
 
 
 class AnthropicWire:
