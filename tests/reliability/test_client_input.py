@@ -148,3 +148,33 @@ def test_c7_unknown_model_with_no_matching_rule_is_404_not_retried(tmp_path: Pat
         finally:
             proxy.stop()
 
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_c9_client_that_stops_reading_gets_back_pressure_not_buffering(rel: Rel) -> None:
+    """A 20 MB answer to a client that reads nothing: the proxy holds at most socket buffers, not the
+    answer (RSS grows < 10 MB), and the upstream is hung up once the client goes. (The catalogue's
+    "closed after the inactivity limit" is not met: see CATALOGUE.md C9.)"""
+    rel.fake.add("/v1/messages", A.auto(A.message(A.text("ok"))))
+    rel.fake.add("/v1/messages", Stream(A.message_stream(A.message(A.text("y" * 20_000_000)), pieces=2000)))
+    rel.post("/v1/messages", OK)  # warm
+    before = _rss_kib(rel.proxy.proc.pid)
+    host, port = rel.url.removeprefix("http://").split(":")
+    body = httpx.Request("POST", "http://x/v1/messages", json=STREAM).content
+    head = (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+            f"x-api-key: {CLIENT_KEY}\r\ncontent-length: {len(body)}\r\n\r\n").encode()
+    with socket.socket() as stuck:
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect((host, int(port)))
+        stuck.sendall(head + body)
+        upstream = rel.fake.wait_for_requests(2)[1]
+        assert not upstream.closed.wait(1.5)  # paused, not drained into memory and finished
+        grown_mib = (_rss_kib(rel.proxy.proc.pid) - before) / 1024
+        assert grown_mib < 10, grown_mib
+    assert upstream.closed.wait(3), "the upstream must be hung up once the stuck client is gone"

@@ -78,3 +78,33 @@ def test_r5_catastrophic_regex_is_evaluated_in_linear_time(live: Rel) -> None:
     assert response.headers["x-cc-proxy-target"] == "anthropic/claude-sonnet-4-5"
     matched = live.post("/v1/messages", {**OK, "model": "a" * 30})
     assert matched.headers["x-cc-proxy-target"] == "compat/backup-model"
+
+
+def test_r1_twenty_rewrites_under_load_fail_nothing_and_each_answer_is_one_snapshot(tmp_path: Path) -> None:
+    """Scaled: two client threads (a few hundred requests) during 20 rule rewrites 0.15 s apart. Each
+    answer's config version maps to exactly one target: no request mixed two snapshots."""
+    with FakeUpstream() as fake:
+        fake.always("*", A.auto(A.message(A.text("ok"))))
+        config_path = write_stack_files(tmp_path, reliability_config(fake.url, 9), _rules(SWITCH_TO_BACKUP))
+        proxy = start_recorded(config_path, args=("--reload-debounce-ms", "50"))
+        rel = Rel(fake, proxy, config_path)
+        rules_file = config_path.parent / "rules" / "test.json"
+        sonnet = {"id": "switch", "when": {"model": {"glob": "switch-*"}}, "model": "sonnet"}
+        try:
+            with Load(proxy.url) as first, Load(proxy.url) as second:
+                wait_for("first answers", lambda: len(first.results) > 3 and len(second.results) > 3)
+                for i in range(20):
+                    rules_file.write_text(json.dumps(_rules(sonnet if i % 2 == 0 else SWITCH_TO_BACKUP)))
+                    time.sleep(0.15)
+                wait_for("the last rewrite", lambda: health(rel)["reloads"] >= 5)
+            results = first.results + second.results
+            assert not first.errors and not second.errors, (first.errors[:3], second.errors[:3])
+            assert len(results) >= 100
+            assert {status for status, _, _ in results} == {200}
+            targets_by_version: dict[str, set[str]] = {}
+            for _, target, version in results:
+                targets_by_version.setdefault(version, set()).add(target)
+            assert all(len(targets) == 1 for targets in targets_by_version.values()), targets_by_version
+            assert len(targets_by_version) >= 2
+        finally:
+            proxy.stop()

@@ -18,8 +18,20 @@ from engine.wire.sse import SSEDecoder
 from tests.fakes import anthropic_stream as A
 from tests.fakes import openai_stream as O
 from tests.fakes.responses import Hang, Json, Raw, Stream, anthropic_error
-from tests.reliability.conftest import OK, STREAM, Rel, log_entries, sse_events
-from tests.server.conftest import assert_no_canary
+from tests.fakes.server import FakeUpstream
+from tests.reliability.conftest import (
+    CLIENT_KEY,
+    OK,
+    STREAM,
+    Rel,
+    capture,
+    log_entries,
+    reliability_config,
+    reliability_rules,
+    sse_events,
+    start_recorded,
+)
+from tests.server.conftest import assert_no_canary, write_stack_files
 
 
 def _error(response: httpx.Response) -> dict[str, Any]:
@@ -235,14 +247,39 @@ def _rss_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
-def test_u17_non_stream_answer_over_the_cap_is_502_with_bounded_memory(rel: Rel) -> None:
-    """Scaled: one 80 MB JSON body (the proxy's answer cap is 64 MiB), not 200 MB."""
+def test_u17_non_stream_200_mb_answer_is_502_with_memory_bounded_by_the_cap(rel: Rel) -> None:
+    """A 200 MB JSON answer; the proxy's answer cap is 64 MiB (server/exchange.py MAX_RESPONSE_BODY).
+    Partial U17: the peak grows about 2 x the cap (~130 MiB measured: the capped parts are joined), more
+    than the catalogue's 100 MB; this asserts the bound the code gives (< 2 x cap + 32 MiB), which an
+    unbounded read of 200 MB could not meet. See CATALOGUE.md."""
     rel.post("/v1/messages", OK)  # warm: the peak so far includes imports and the first request
     before = _rss_kib(rel.proxy.proc.pid)
-    huge = b'{"pad": "' + b"x" * (80 * 1024 * 1024) + b'"}'
+    huge = b'{"pad": "' + b"x" * (200 * 1000 * 1000) + b'"}'
     rel.fake.always("/v1/messages", Raw(huge, 200, {}, "application/json"))
     response = rel.post("/v1/messages", OK, timeout=30)
     assert response.status_code == 502
     assert "exceeds" in _error(response)["message"]
     grown_mib = (_rss_kib(rel.proxy.proc.pid) - before) / 1024
-    assert grown_mib < 100 + 64, grown_mib  # the answer cap itself, plus the catalogue's 100 MB
+    assert grown_mib < 2 * 64 + 32, grown_mib
+
+
+def test_u5_caller_errors_never_eject_the_target(tmp_path: Path) -> None:
+    """Eight 400s in a row (ejection is after 5 failures) leave the target in service: a caller error is
+    not a provider fault. Its own proxy: the module one runs with ejection off."""
+    with FakeUpstream() as fake:
+        fake.add("/v1/messages", *[anthropic_error(400, "invalid_request_error", "bad") for _ in range(8)])
+        fake.always("/v1/messages", A.auto(A.message(A.text("primary"))))
+        fake.always("/compat/v1/messages", A.auto(A.message(A.text("backup"))))
+        config_path = write_stack_files(tmp_path, reliability_config(fake.url, 9), reliability_rules())
+        proxy = start_recorded(config_path, args=("--no-watch", "--eject-after", "5"))
+        try:
+            for _ in range(8):
+                response = capture(httpx.post(proxy.url + "/v1/messages", json={**OK, "model": "fb-x"},
+                                              headers={"x-api-key": CLIENT_KEY}))
+                assert response.status_code == 400
+            after = capture(httpx.post(proxy.url + "/v1/messages", json={**OK, "model": "fb-x"},
+                                       headers={"x-api-key": CLIENT_KEY}))
+            assert after.status_code == 200 and after.json()["content"][0]["text"] == "primary"
+            assert [r.path for r in fake.requests] == ["/v1/messages"] * 9  # never retried, never failed over
+        finally:
+            proxy.stop()
