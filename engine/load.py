@@ -36,12 +36,12 @@ BUILTIN_NAME = "built-in default"
 
 @functools.cache
 def _config_checker() -> SchemaChecker:
-    return SchemaChecker(config_schema())
+    return SchemaChecker(config_schema)
 
 
 @functools.cache
 def _rules_checker() -> SchemaChecker:
-    return SchemaChecker(rules_schema())
+    return SchemaChecker(rules_schema)
 
 
 @dataclass(frozen=True, slots=True)

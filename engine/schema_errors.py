@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+if TYPE_CHECKING:  # jsonschema (~60 ms of imports) is loaded only when a document is invalid
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
 from engine.config_types import COUNT_PATTERN, URL_PATTERN
 from engine.json_source import index_path, key_path
@@ -77,15 +77,26 @@ def _path_of(error: ValidationError) -> str:
 
 
 class SchemaChecker:
-    """Validates one kind of document against its (generated) schema."""
+    """Validates one kind of document against its (generated) schema. The schema may be given as a
+    factory: it is then generated, and jsonschema imported, only when a document needs explaining."""
 
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        self._schema = schema
-        self._validator = Draft202012Validator(schema)
+    def __init__(self, schema: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        self._source = schema
+        self._loaded: Mapping[str, Any] | None = None if callable(schema) else schema
+
+    @property
+    def _schema(self) -> Mapping[str, Any]:
+        if self._loaded is None:
+            assert callable(self._source)
+            self._loaded = self._source()
+        return self._loaded
 
     def findings(self, instance: Any) -> list[Finding]:
+        from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # deferred: see imports
+
+        validator = Draft202012Validator(self._schema)
         out: list[Finding] = []
-        for error in sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
+        for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
             out.extend(self._explain(error))
         unique: dict[tuple[str, str, str], Finding] = {}
         for finding in out:
@@ -198,7 +209,7 @@ def _generic(error: ValidationError) -> str:
     return f"does not satisfy the schema's {error.validator!r} rule"
 
 
-_Handler = Callable[[SchemaChecker, ValidationError, str, Any, Any], Iterable[Finding]]
+_Handler = Callable[[SchemaChecker, "ValidationError", str, Any, Any], Iterable[Finding]]
 _HANDLERS: dict[str, _Handler] = {
     "additionalProperties": SchemaChecker._additional,
     "required": SchemaChecker._required,
