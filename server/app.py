@@ -23,6 +23,7 @@ from server.logging_setup import log_event
 from server.reload import watch_and_reload
 from server.settings import ServeSettings
 from server.state import EstimatorWarmup, ServerState, route_headers
+from server.tokens import build_estimator, needs_tokens, warm_estimator
 from server.upstream import create_client
 
 log = logging.getLogger("cc_proxy")
@@ -98,7 +99,8 @@ def create_app(
     async def _start(app: Sanic[Any, Any]) -> None:
         state: ServerState = app.ctx.state
         state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
-        state.warmup = EstimatorWarmup(make_estimator)  # per worker: threads do not survive a fork
+        # per worker: threads do not survive a fork
+        state.warmup = EstimatorWarmup(make_estimator, background=needs_tokens(holder.current), warm=warm_estimator)
         if load is not None and settings.watch:
             stop = asyncio.Event()
             app.ctx.stop_reload = stop
@@ -135,8 +137,6 @@ def create_app(
 
 
 def _default_estimator() -> Any:
-    from server.tokens import build_estimator
-
     return build_estimator()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,26 +26,32 @@ MAX_HEADER_VALUE = 200
 
 
 class EstimatorWarmup:
-    """tiktoken's encoder takes ~0.25 s to build: build it in a thread while the server starts, so it
-    listens at once; the first request that needs it waits for the build if it is still running."""
+    """The estimator is cheap to create; its tiktoken encoder (~0.3 s, ~45 MB) loads on the first count
+    (server/tokens.py). `background`: the configuration will need counts, so load it now in a thread
+    while the server starts listening; otherwise it loads only if a request ever needs a count."""
 
-    __slots__ = ("_future", "_value")
+    __slots__ = ("_value",)
 
-    def __init__(self, build: Callable[[], TokenEstimator]) -> None:
-        self._value: TokenEstimator | None = None
-        self._future: Future[TokenEstimator] = Future()
+    def __init__(
+        self,
+        build: Callable[[], TokenEstimator],
+        *,
+        background: bool = True,
+        warm: Callable[[TokenEstimator], None] | None = None,
+    ) -> None:
+        self._value = build()
+        if background and warm is not None:
+            value = self._value
 
-        def run() -> None:
-            try:
-                self._future.set_result(build())
-            except BaseException as exc:  # surfaced to the first caller of get()
-                self._future.set_exception(exc)
+            def run() -> None:
+                try:
+                    warm(value)
+                except Exception:  # the first request that needs a count builds it again and reports
+                    return
 
-        threading.Thread(target=run, name="cc-proxy-tokenizer", daemon=True).start()
+            threading.Thread(target=run, name="cc-proxy-tokenizer", daemon=True).start()
 
     def get(self) -> TokenEstimator:
-        if self._value is None:
-            self._value = self._future.result()
         return self._value
 
 
