@@ -43,9 +43,19 @@ def watch_dirs(paths: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dirs)
 
 
-def relevant(path: str) -> bool:
+def relevant(path: str, known: frozenset[str]) -> bool:
+    """Only changes that can alter what is loaded: a known config or rule file, a directory holding one
+    (a swapped symlinked rules directory), any `*.json` (a new file a rule glob may match), or a
+    Kubernetes-style `..data` symlink swap. Anything else in those
+    directories (a log file the server itself writes there, editor droppings) is ignored, or each log
+    line of a rejected reload would trigger the next one."""
     name = os.path.basename(path)
-    return not (name.endswith(_IGNORED_SUFFIXES) or name.startswith(".#") or name == "4913")  # vim's probe
+    if name.endswith(_IGNORED_SUFFIXES) or name.startswith(".#") or name == "4913":  # vim's probe
+        return False
+    if name.endswith(".json") or name.startswith(".."):
+        return True
+    path = os.path.abspath(path)
+    return path in known or any(k.startswith(path + os.sep) for k in known)
 
 
 def try_reload(holder: SnapshotHolder, config_path: str | None, load: Loader) -> bool:
@@ -101,7 +111,10 @@ async def watch_and_reload(
             stop_event=stop,
             debounce=debounce_ms,
             recursive=False,
-            watch_filter=lambda _change, path: relevant(path),
+            # the known set follows reloads that add rule files in the same directories
+            watch_filter=lambda _change, path: relevant(
+                path, frozenset(os.path.abspath(p) for p in (config_path, *holder.watch_paths))
+            ),
         ):
             log_event(log, logging.DEBUG, "config_changed", files=sorted({p for _, p in changes}))
             await asyncio.to_thread(try_reload, holder, config_path, load)

@@ -211,3 +211,20 @@ def test_a_stream_in_flight_keeps_the_snapshot_it_started_with(reloading: Stack)
     after = reloading.post("/v1/messages", REQUEST)
     assert after.headers["x-cc-proxy-target"] == "compat/backup-model"
     assert after.headers["x-cc-proxy-config-version"] != started_on
+
+
+def test_unrelated_files_beside_the_config_do_not_trigger_reloads(reloading: Stack) -> None:
+    """A log file written next to the config (e.g. `cc-proxy serve > serve.log` in that directory) must
+    not make the server re-load and re-reject a broken edit on every log line."""
+    rules = reloading.config_path.parent / "rules" / "test.json"
+    rules.write_bytes(b'{"routing": [')
+    wait_for("rejection", lambda: health(reloading)["reloads_rejected"] == 1)
+    before = health(reloading)
+    log_file = reloading.config_path.parent / "serve.log"
+    for i in range(5):
+        with log_file.open("a") as out:
+            out.write(f"line {i}\n")
+        time.sleep(0.2)  # > the 150 ms debounce: each write would be its own reload
+    time.sleep(0.5)
+    after = health(reloading)
+    assert (after["reloads"], after["reloads_rejected"]) == (before["reloads"], before["reloads_rejected"])
