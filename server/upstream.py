@@ -3,19 +3,28 @@
 Timeouts: connect is short; reads have no httpx deadline because the exchange enforces first-byte and
 idle deadlines itself (they differ per phase, and a stream has no total deadline). Redirects are never
 followed (a 302 to a metadata address must not receive a key).
+
+Requests go straight to the client's transport (`UpstreamClient`): httpx's client layer would add a
+cookie jar (a proxy must not carry one upstream's cookies into another client's requests), and its
+auth, redirect and cookie machinery costs ~0.2 ms of CPU per request on a 126 KB body.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import httpx
 
 from engine.snapshot import ResolvedProvider
 from engine.wire.types import UpstreamRequest
 from server.retry import retry_after_seconds
+
+if TYPE_CHECKING:
+    import aiohttp
 
 # Never sent upstream whatever a wire module or config says (RFC 9110 7.6.1 and framing).
 HOP_BY_HOP = frozenset(
@@ -41,6 +50,16 @@ FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-shou
 TRANSPORTS = ("aiohttp", "httpx")
 
 
+class UpstreamClient(httpx.AsyncClient):
+    """An AsyncClient that remembers its transport, so `open_response` can call it directly."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, **kwargs: object) -> None:
+        super().__init__(transport=transport, **kwargs)  # type: ignore[arg-type]
+        self.upstream_transport = transport
+        # httpx's default headers (user-agent, accept, ...), sent first on every direct request.
+        self.default_headers = {k: v for k, v in self.headers.items() if k != "accept-encoding"}
+
+
 def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> httpx.AsyncClient:
     """`aiohttp`: httpx's API over aiohttp's connection pool (measured faster, see the report);
     `httpx`: httpx's own httpcore pool."""
@@ -51,14 +70,38 @@ def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> 
         except ImportError:  # an install without the optional transport still works, a little slower
             logging.getLogger("cc_proxy").warning("httpx-aiohttp is not installed: using httpx's own pool")
             return create_client("httpx", max_connections=max_connections)
-        return httpx.AsyncClient(
-            transport=httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False),
+        return UpstreamClient(
+            httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False, client=_session_factory(max_connections)),
             follow_redirects=False,
             trust_env=False,
         )
     if transport == "httpx":
-        return httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+        return UpstreamClient(
+            httpx.AsyncHTTPTransport(limits=limits, trust_env=False), follow_redirects=False, trust_env=False
+        )
     raise ValueError(f"unknown upstream transport {transport!r} (expected one of {', '.join(TRANSPORTS)})")
+
+
+def _session_factory(max_connections: int) -> Callable[[], aiohttp.ClientSession]:
+    """aiohttp's session as httpx-aiohttp would build it, but without a cookie jar."""
+
+    def make() -> aiohttp.ClientSession:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context(trust_env=False))
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    return make
+
+
+@functools.lru_cache(maxsize=256)
+def _url(url: str) -> httpx.URL:
+    return httpx.URL(url)  # parsed once per provider and path
+
+
+@functools.lru_cache(maxsize=32)
+def _timeout(connect: float) -> dict[str, float | None]:
+    return httpx.Timeout(connect=connect, read=None, write=connect * 6, pool=connect).as_dict()
 
 
 def upstream_headers(
@@ -82,15 +125,21 @@ async def open_response(
     connect_timeout: float,
 ) -> httpx.Response:
     """Send the request; return once the status line and headers are in (the body is not read)."""
-    timeout = httpx.Timeout(connect=connect_timeout, read=None, write=connect_timeout * 6, pool=connect_timeout)
-    built = client.build_request(
-        "POST",
-        provider.base_url + request.path,
-        content=request.body,
-        headers=upstream_headers(request, provider, credentials),
-        timeout=timeout,
-    )
-    return await client.send(built, stream=True)
+    headers = upstream_headers(request, provider, credentials)
+    url = _url(provider.base_url + request.path)
+    transport = getattr(client, "upstream_transport", None)
+    if transport is None:  # a plain httpx client (tests): its full send path
+        timeout = httpx.Timeout(**_timeout(connect_timeout))
+        built = client.build_request("POST", url, content=request.body, headers=headers, timeout=timeout)
+        return await client.send(built, stream=True)
+    merged: dict[str, str] = dict(client.default_headers)  # type: ignore[attr-defined]
+    for name, value in headers.items():
+        merged.pop(name.lower(), None)  # defaults are lower-case; ours win whatever their case
+        merged[name] = value
+    extensions = {"timeout": _timeout(connect_timeout)}
+    built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
+    response: httpx.Response = await transport.handle_async_request(built)
+    return response
 
 
 def forwarded_response_headers(headers: httpx.Headers) -> dict[str, str]:
