@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from engine.config import ConfigFile, ProviderConfig
 from engine.errors import ConfigProblem
@@ -80,6 +81,19 @@ def check_config(raw: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:
         message = f"host {host!r} is not loopback and no auth_token is set: `serve` refuses to start"
         problems.append(loc.problem(_path("server", "host"), "insecure-host", message, "warning"))
     return problems
+
+
+def _cleartext_key_warning(name: str, base_url: str, api_key: ApiKey, loc: Locator) -> list[ConfigProblem]:
+    """A key sent over plain http leaves this machine readable by anyone on the path (reliability X6).
+    A warning, not an error: a local-network Ollama or vLLM without TLS is a common, deliberate set-up."""
+    url = urlsplit(base_url)
+    if url.scheme != "http" or _is_loopback(url.hostname or "") or api_key.kind == "none":
+        return []
+    message = (
+        f"provider {name!r} sends its key over plain http to {url.hostname!r}, which is not this machine: "
+        "use https unless the network path is trusted"
+    )
+    return [loc.problem(_path("providers", name, "base_url"), "insecure-base-url", message, "warning")]
 
 
 def _is_loopback(host: str) -> bool:
@@ -215,6 +229,7 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
                 problems.append(loc.problem(at, "unset-env", message, "warning"))
             else:
                 headers[header] = value
+        problems.extend(_cleartext_key_warning(name, p.base_url, api_key, loc))
         providers[name] = ResolvedProvider(name, p.format, p.base_url.rstrip("/"), api_key, headers, _profile(name, p))
     models = {
         alias: ResolvedModel(

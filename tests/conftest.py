@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.fakes.server import FakeUpstream
+
+# CI runs the same examples every time (a property failure there is reproducible, never a coin toss);
+# local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Reference material (protocol notes, real Claude Code requests) sits next to the repository, in CI too.

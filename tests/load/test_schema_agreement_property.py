@@ -56,7 +56,10 @@ def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def _mutate(doc: Any, data: st.DataObject) -> Any:
     doc = copy.deepcopy(doc)
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_paths(doc)[1:]))
+        paths = _paths(doc)[1:]
+        if not paths:  # an earlier mutation deleted everything: nothing left to change
+            break
+        path = data.draw(st.sampled_from(paths))
         parent = doc
         for part in path[:-1]:
             parent = parent[part]
