@@ -24,6 +24,8 @@ from engine.wire.types import UpstreamRequest
 from server.retry import retry_after_seconds
 
 if TYPE_CHECKING:
+    import ssl
+
     import aiohttp
 
 # Never sent upstream whatever a wire module or config says (RFC 9110 7.6.1 and framing).
@@ -70,11 +72,9 @@ def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> 
         except ImportError:  # an install without the optional transport still works, a little slower
             logging.getLogger("cc_proxy").warning("httpx-aiohttp is not installed: using httpx's own pool")
             return create_client("httpx", max_connections=max_connections)
-        return UpstreamClient(
-            httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False, client=_session_factory(max_connections)),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        pool = httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False)
+        pool.client = _session_factory(max_connections, pool.ssl_context)  # built on the first request
+        return UpstreamClient(pool, follow_redirects=False, trust_env=False)
     if transport == "httpx":
         return UpstreamClient(
             httpx.AsyncHTTPTransport(limits=limits, trust_env=False), follow_redirects=False, trust_env=False
@@ -82,13 +82,13 @@ def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> 
     raise ValueError(f"unknown upstream transport {transport!r} (expected one of {', '.join(TRANSPORTS)})")
 
 
-def _session_factory(max_connections: int) -> Callable[[], aiohttp.ClientSession]:
-    """aiohttp's session as httpx-aiohttp would build it, but without a cookie jar."""
+def _session_factory(max_connections: int, ssl_context: ssl.SSLContext) -> Callable[[], aiohttp.ClientSession]:
+    """aiohttp's session as httpx-aiohttp would build it (httpx's certifi context), without a cookie jar."""
 
     def make() -> aiohttp.ClientSession:
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=max_connections, ssl=httpx.create_ssl_context(trust_env=False))
+        connector = aiohttp.TCPConnector(limit=max_connections, ssl=ssl_context)
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     return make
