@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Measure cc-proxy with the shared harness (/work/shared/bench): both upstream formats, `large` preset,
+# proxy pinned to CPU 1, harness and fake upstream to CPU 0. Writes bench-results/*.jsonl, prints the report.
+#
+#   bench/run_bench.sh                       # full run (cold start x3, c=1,10,50)
+#   CONC=1 N=300 ROUNDS=3 bench/run_bench.sh # only concurrency 1, more samples
+#
+# Env: BENCH_DIR (harness), BENCH_PY (harness venv python), UPSTREAM_PORT, PROXY_PORT, CONC, N, ROUNDS,
+#      FORMATS (anthropic,openai), TAG (results name suffix), EXTRA (extra `cc-proxy serve` args).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/work/shared/bench}
+BENCH_PY=${BENCH_PY:-/work/bench-venv/bin/python}
+PROXY_BIN=${PROXY_BIN:-$REPO/.venv/bin/cc-proxy}
+UPSTREAM_PORT=${UPSTREAM_PORT:-9100}
+PROXY_PORT=${PROXY_PORT:-8100}
+CONC=${CONC:-1,10,50}
+N=${N:-200}
+ROUNDS=${ROUNDS:-2}
+FORMATS=${FORMATS:-anthropic,openai}
+TAG=${TAG:-}
+EXTRA=${EXTRA:-}
+OUT=$REPO/bench-results
+mkdir -p "$OUT"
+
+upstream_pid=""
+cleanup() { if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null || true; wait "$upstream_pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+if ! curl -fsS "http://127.0.0.1:$UPSTREAM_PORT/_stats" >/dev/null 2>&1; then
+    taskset -c 0 "$BENCH_PY" "$BENCH_DIR/fake_upstream.py" --port "$UPSTREAM_PORT" >"$OUT/fake_upstream.log" 2>&1 &
+    upstream_pid=$!
+    for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$UPSTREAM_PORT/_stats" >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+files=()
+for format in ${FORMATS//,/ }; do
+    # The committed configs name port 9100; point them at this run's upstream.
+    config=$OUT/cc-proxy-$format.json
+    sed "s#127.0.0.1:9100#127.0.0.1:$UPSTREAM_PORT#" "$REPO/bench/configs/$format.json" >"$config"
+    name=cc-proxy-$format$TAG
+    result=$OUT/$name.jsonl
+    rm -f "$result"
+    # shellcheck disable=SC2086
+    (cd "$BENCH_DIR" && "$BENCH_PY" bench.py --name "$name" --proxy-url "http://127.0.0.1:$PROXY_PORT" \
+        --upstream "http://127.0.0.1:$UPSTREAM_PORT" --out "$result" --proxy-cpus 1 --harness-cpus 0 \
+        -c "$CONC" -n "$N" --rounds "$ROUNDS" --log "$OUT/$name.log" \
+        -- "$PROXY_BIN" serve --config "$config" --port "$PROXY_PORT" $EXTRA)
+    files+=("$result")
+done
+(cd "$BENCH_DIR" && "$BENCH_PY" report.py "${files[@]}")
