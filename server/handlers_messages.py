@@ -5,11 +5,12 @@ The snapshot is read once; the decision, the attempts and the whole stream use t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
 import traceback
-from typing import Any
+from typing import Any, cast
 
 from sanic import Request
 from sanic.response import HTTPResponse
@@ -20,7 +21,7 @@ from engine.snapshot import Snapshot
 from server.errors import JSON, error_response, new_request_id
 from server.exchange import Committed, Exchange, run
 from server.logging_setup import log_event
-from server.relay import relay
+from server.relay import StreamOutcome, relay
 from server.request_body import check_messages_request, parse_json_object
 from server.state import ServerState, authorize, get_state, route_headers
 
@@ -75,15 +76,17 @@ async def messages(request: Request) -> HTTPResponse | None:
             fields["status"] = 200
             return HTTPResponse(result.held, status=200, headers=out_headers, content_type=JSON)
         out_headers.update(SSE_HEADERS)
+        outcome = StreamOutcome()
         try:
             sink = await request.respond(status=200, headers=out_headers, content_type="text/event-stream")
             fields["status"] = 200
-            outcome = await relay(sink, result, snapshot.server)
+            # Sanic types the transport as a BaseTransport; it is the connection's full (uvloop) transport.
+            abort = cast(asyncio.Transport, request.transport).abort
+            await relay(sink, result, snapshot.server, abort, outcome)  # also ends the response
         finally:
             await result.response.aclose()  # already closed by relay unless respond() failed
-        if outcome.error:
-            fields["stream_error"] = outcome.error
-        await sink.eof()
+            if outcome.error:  # also when cancelled: a client that stopped reading is logged as such
+                fields["stream_error"] = outcome.error
         return None
     except ProxyError as err:
         fields["status"] = err.status

@@ -3,13 +3,18 @@
 After the first byte the status is sent, so failures become an in-band `event: error` and the stream
 ends without a fabricated `message_stop` (reliability U11/U12/U15). A client disconnect cancels the
 handler task; the `finally` closes the upstream response at once (C1).
+
+One timer per stream (not per chunk) watches two deadlines: while the upstream is silent the client
+gets a `ping` every ping_interval and, after idle_timeout, an in-band timeout (U11); a send the client
+does not take for idle_timeout aborts its connection (C9: a client that does not read cannot be told
+in-band) and the upstream is closed. Slow readers are fine: only one send waiting that long counts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from sanic.response import HTTPResponse
@@ -23,6 +28,7 @@ from server.wire_registry import StreamAdapter
 log = logging.getLogger("cc_proxy")
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+_MIN_TICK = 0.01  # seconds: never re-arm the watch closer than this
 
 
 class StreamOutcome:
@@ -38,95 +44,176 @@ def in_band_error(error_type: str, message: str) -> bytes:
     return encode(in_band_error_event(error_type, message))
 
 
-async def relay(sink: HTTPResponse, committed: Committed, settings: ServerSettings) -> StreamOutcome:
-    """Send held bytes, then the rest; returns how it ended. The upstream response is always closed."""
+async def relay(
+    sink: HTTPResponse,
+    committed: Committed,
+    settings: ServerSettings,
+    abort: Callable[[], None],
+    outcome: StreamOutcome | None = None,
+) -> StreamOutcome:
+    """Send held bytes, then the rest, then end the response; returns how it ended (also filled in on
+    `outcome` when given, so a caller that sees a cancellation can still log why). `abort` drops the
+    client connection (the transport's `abort`). The upstream response is always closed."""
     adapter = committed.adapter
     chunks = committed.chunks
     assert adapter is not None and chunks is not None
-    outcome = StreamOutcome()
+    outcome = outcome if outcome is not None else StreamOutcome()
+    pump = _Pump(sink, adapter, settings, outcome, abort)
     try:
-        await sink.send(committed.held)
-        outcome.events_bytes += len(committed.held)
-        if adapter.needs_pings:
-            await _pump_with_pings(sink, chunks, adapter, settings, outcome)
-        else:
-            await _pump(sink, chunks, adapter, settings.idle_timeout, outcome)
-        tail = adapter.finish()
-        if tail:
-            await sink.send(tail)
-        if not adapter.complete and not adapter.errored:
-            outcome.error = "upstream stream ended before message_stop"
-            await sink.send(in_band_error("api_error", outcome.error))
-        elif adapter.errored:  # an error event already reached the client: still log the stream as failed
-            outcome.error = "stream ended with an error event"
-    except TimeoutError:
-        outcome.error = f"upstream stream silent for {settings.idle_timeout:g} s"
-        await sink.send(in_band_error("timeout_error", outcome.error))
-    except httpx.TransportError as exc:
-        outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}"
-        await sink.send(in_band_error("api_error", outcome.error))
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # unreadable event, or over the size cap
-        outcome.error = f"upstream stream unreadable: {type(exc).__name__}"
-        await sink.send(in_band_error("api_error", outcome.error))
+        try:
+            await pump.send(committed.held)
+            await pump.run(chunks)
+            tail = adapter.finish()
+            if tail:
+                await pump.send(tail)
+            if not adapter.complete and not adapter.errored:
+                outcome.error = "upstream stream ended before message_stop"
+                await pump.send(in_band_error("api_error", outcome.error))
+            elif adapter.errored:  # an error event already reached the client: still log the stream as failed
+                outcome.error = "stream ended with an error event"
+        except TimeoutError:
+            outcome.error = f"upstream stream silent for {settings.idle_timeout:g} s"
+            await pump.send(in_band_error("timeout_error", outcome.error))
+        except httpx.TransportError as exc:
+            outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}"
+            await pump.send(in_band_error("api_error", outcome.error))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # unreadable event, or over the size cap
+            outcome.error = f"upstream stream unreadable: {type(exc).__name__}"
+            await pump.send(in_band_error("api_error", outcome.error))
+        finally:
+            await committed.response.aclose()
+        await pump.send(None)  # end of the response, under the same send deadline
     finally:
-        await committed.response.aclose()
+        pump.stop()
     return outcome
 
 
-async def _pump(
-    sink: HTTPResponse, chunks: AsyncIterator[bytes], adapter: StreamAdapter, idle: float, outcome: StreamOutcome
-) -> None:
-    """Anthropic upstreams send their own pings: a per-chunk idle deadline is all that is needed."""
-    while True:
-        async with asyncio.timeout(idle):
+class _Pump:
+    """Moves chunks upstream -> adapter -> client; the watch (`_tick`) runs beside it on one timer."""
+
+    __slots__ = (
+        "_abort",
+        "_adapter",
+        "_deadline",
+        "_idle",
+        "_loop",
+        "_outcome",
+        "_ping",
+        "_ping_every",
+        "_pinged_at",
+        "_sending_since",
+        "_sink",
+        "_timer",
+        "_waiting_since",
+    )
+
+    def __init__(
+        self,
+        sink: HTTPResponse,
+        adapter: StreamAdapter,
+        settings: ServerSettings,
+        outcome: StreamOutcome,
+        abort: Callable[[], None],
+    ) -> None:
+        self._sink = sink
+        self._adapter = adapter
+        self._outcome = outcome
+        self._abort = abort
+        self._idle = settings.idle_timeout
+        self._ping_every = settings.ping_interval
+        self._loop = asyncio.get_running_loop()
+        self._waiting_since: float | None = None  # an upstream read is pending since (loop clock)
+        self._sending_since: float | None = None  # a send to the client is pending since
+        self._pinged_at = 0.0
+        self._ping: asyncio.Task[None] | None = None
+        self._deadline: asyncio.Timeout | None = None  # set while `run` reads: the watch fires it
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(
+            min(self._ping_every, self._idle), self._tick
+        )
+
+    async def run(self, chunks: AsyncIterator[bytes]) -> None:
+        """Relay until the upstream ends; TimeoutError after idle_timeout of upstream silence."""
+        clock = self._loop.time
+        feed = self._adapter.feed
+        async with asyncio.timeout(None) as deadline:
+            self._deadline = deadline
             try:
-                chunk = await anext(chunks)
-            except StopAsyncIteration:
+                while True:
+                    self._waiting_since = clock()
+                    try:
+                        chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        return
+                    self._waiting_since = None
+                    out = feed(chunk)
+                    if out:
+                        self._outcome.events_bytes += len(out)
+                        await self.send(out)
+            finally:
+                self._waiting_since = None
+                self._deadline = None
+
+    async def send(self, data: bytes | None) -> None:
+        """One send at a time: a ping in flight goes first. None ends the response."""
+        ping = self._ping
+        if ping is not None:
+            self._ping = None
+            await ping
+        self._sending_since = self._loop.time()
+        await self._sink.send(data)
+        self._sending_since = None
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        ping = self._ping
+        if ping is not None:
+            self._ping = None
+            if ping.done():
+                if not ping.cancelled():
+                    ping.exception()  # retrieved: the client is gone, nothing more to say
+            else:
+                ping.cancel()
+
+    def _tick(self) -> None:
+        now = self._loop.time()
+        sending = self._sending_since
+        if sending is not None:
+            if now - sending >= self._idle:
+                self._stalled()
                 return
-        out = adapter.feed(chunk)
-        if out:
-            outcome.events_bytes += len(out)
-            await sink.send(out)
+            self._arm(min(sending + self._idle, now + self._ping_every) - now)
+            return
+        waiting = self._waiting_since
+        deadline = self._deadline
+        if waiting is None or deadline is None:  # not reading (finishing): look again later
+            self._arm(self._ping_every)
+            return
+        if now - waiting >= self._idle:
+            deadline.reschedule(now)  # `run` raises TimeoutError; the caller sends the in-band error
+            self._arm(self._ping_every)  # and that send is watched too
+            return
+        last = max(waiting, self._pinged_at)
+        if now - last >= self._ping_every:
+            # Between two sends the client has only whole events (adapters emit nothing else), so a
+            # ping here never lands inside an event.
+            self._pinged_at = last = now
+            self._sending_since = now
+            self._ping = self._loop.create_task(self._send_ping())
+        self._arm(min(last + self._ping_every, waiting + self._idle) - now)
 
+    def _arm(self, delay: float) -> None:
+        self._timer = self._loop.call_later(max(delay, _MIN_TICK), self._tick)
 
-async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:
-    try:
-        return await anext(chunks)
-    except StopAsyncIteration:
-        return None
+    async def _send_ping(self) -> None:
+        await self._sink.send(PING)
+        self._sending_since = None
 
-
-async def _pump_with_pings(
-    sink: HTTPResponse,
-    chunks: AsyncIterator[bytes],
-    adapter: StreamAdapter,
-    settings: ServerSettings,
-    outcome: StreamOutcome,
-) -> None:
-    """Translated upstreams may stay silent for minutes (reasoning): ping the client every
-    ping_interval without cancelling the pending read, give up after idle_timeout of silence."""
-    pending: asyncio.Task[bytes | None] | None = None
-    silent = 0.0
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(_next(chunks))
-            done, _ = await asyncio.wait((pending,), timeout=settings.ping_interval)
-            if not done:
-                silent += settings.ping_interval
-                if silent >= settings.idle_timeout:
-                    raise TimeoutError
-                await sink.send(PING)
-                continue
-            silent = 0.0
-            chunk = pending.result()
-            pending = None
-            if chunk is None:
-                return
-            out = adapter.feed(chunk)
-            if out:
-                outcome.events_bytes += len(out)
-                await sink.send(out)
-    finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
+    def _stalled(self) -> None:
+        """The client took nothing for idle_timeout: drop its connection. Sanic then cancels the
+        handler task, whose `finally` closes the upstream response."""
+        self._timer = None
+        self._outcome.error = f"client stopped reading for {self._idle:g} s: connection aborted"
+        log.debug("aborting a client connection that stopped reading")
+        self._abort()

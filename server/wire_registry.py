@@ -19,9 +19,10 @@ from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
 
 class StreamAdapter(Protocol):
-    """Upstream stream bytes in, Anthropic SSE bytes out. `complete` once the terminal event passed."""
+    """Upstream stream bytes in, Anthropic SSE bytes out. `complete` once the terminal event passed.
 
-    needs_pings: bool  # True when the proxy must keep the client alive itself (translated streams)
+    `feed` returns whole events only: between two sends the client is at an event boundary, where the
+    relay may add a `ping` or its in-band error."""
 
     def feed(self, chunk: bytes) -> bytes: ...
     def finish(self) -> bytes: ...
@@ -46,8 +47,6 @@ class _AnthropicStream:
     Only whole events go out: the bytes of an event still arriving are held until its blank line, so
     an in-band error the proxy adds later never lands inside a half-sent event (an upstream cut or an
     event over the size cap)."""
-
-    needs_pings = False
 
     def __init__(self, ctx: TranslationContext) -> None:
         self._relay = anthropic.AnthropicStreamRelay(ctx)
@@ -92,8 +91,6 @@ def _last_event_end(data: bytes) -> int:
 
 class _TranslatedStream:
     """SSE decode -> dialect translator (feed(event) -> events) -> SSE encode."""
-
-    needs_pings = True
 
     def __init__(self, translator: openai.StreamTranslator) -> None:
         self._decoder = SSEDecoder()

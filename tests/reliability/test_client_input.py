@@ -159,8 +159,8 @@ def _rss_kib(pid: int) -> int:
 
 def test_c9_client_that_stops_reading_gets_back_pressure_not_buffering(rel: Rel) -> None:
     """A 20 MB answer to a client that reads nothing: the proxy holds at most socket buffers, not the
-    answer (RSS grows < 10 MB), and the upstream is hung up once the client goes. (The catalogue's
-    "closed after the inactivity limit" is not met: see CATALOGUE.md C9.)"""
+    answer (RSS grows < 10 MB), and the upstream is hung up once the client goes. (Closing the stalled
+    client after the idle timeout: test_stream_deadlines.py.)"""
     rel.fake.add("/v1/messages", A.auto(A.message(A.text("ok"))))
     rel.fake.add("/v1/messages", Stream(A.message_stream(A.message(A.text("y" * 20_000_000)), pieces=2000)))
     rel.post("/v1/messages", OK)  # warm
