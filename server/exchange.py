@@ -81,8 +81,9 @@ def translation_context(snapshot: Snapshot, decision: Decision) -> TranslationCo
         target=target,
         response_model=requested if snapshot.server.response_model == "requested" else upstream_name,
         new_id=new_id,
-        # Only translated upstreams may omit usage; the estimate is costly, so Anthropic targets skip it.
-        input_tokens_estimate=decision.features.tokens if target.provider.format != "anthropic" else 0,
+        # Only translated upstreams may omit usage; the estimate is costly: counted only when needed
+        # (a stream's message_start, an answer without usage), never for Anthropic targets.
+        count_input_tokens=(lambda: decision.features.tokens) if target.provider.format != "anthropic" else None,
         stop_sequences=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
     )
 

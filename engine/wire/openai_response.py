@@ -104,6 +104,7 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
     if text:
         content.append({"type": "text", "text": text})
     content.extend(tools)
+    usage = body.get("usage")  # the estimate is computed only when the upstream reports none
     return {
         "id": msg_id,
         "type": "message",
@@ -112,7 +113,7 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": usage_of(body.get("usage"), ctx.input_tokens_estimate),
+        "usage": usage_of(usage, 0 if isinstance(usage, dict) else ctx.input_tokens()),
     }
 
 

@@ -312,7 +312,7 @@ class StreamTranslator:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage_of(None, ctx.input_tokens_estimate),
+            "usage": usage_of(None, ctx.input_tokens()),
         }
         out.append(SSEEvent(_dumps({"type": "message_start", "message": message}), "message_start"))
 
@@ -340,7 +340,7 @@ class StreamTranslator:
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-            "usage": usage_of(self._usage, self._ctx.input_tokens_estimate),
+            "usage": usage_of(self._usage, 0 if isinstance(self._usage, dict) else self._ctx.input_tokens()),
         }
         out.append(SSEEvent(_dumps(delta), "message_delta"))
         out.append(SSEEvent('{"type":"message_stop"}', "message_stop"))

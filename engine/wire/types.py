@@ -36,3 +36,10 @@ class TranslationContext:
     new_id: Callable[[str], str]  # prefix -> fresh id, e.g. "msg_" -> "msg_01..."
     input_tokens_estimate: int = 0  # used when an upstream reports no usage
     stop_sequences: tuple[str, ...] = field(default=())
+    # Computes the estimate on first need instead (token counting is the costly part); wins when set.
+    count_input_tokens: Callable[[], int] | None = None
+
+    def input_tokens(self) -> int:
+        """The input-token estimate: `count_input_tokens()` when given, else `input_tokens_estimate`."""
+        count = self.count_input_tokens
+        return count() if count is not None else self.input_tokens_estimate
