@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 
 def tool_definitions(tools: Any, drop_keywords: tuple[str, ...]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
@@ -21,7 +23,7 @@ def tool_definitions(tools: Any, drop_keywords: tuple[str, ...]) -> list[dict[st
         if not isinstance(name, str) or not name:
             continue
         schema = tool.get("input_schema")
-        params = clean_schema(schema, frozenset(drop_keywords)) if isinstance(schema, dict) else {}
+        params = clean_tool_schema(schema, frozenset(drop_keywords)) if isinstance(schema, dict) else {}
         if "type" not in params:
             params = {"type": "object", "properties": {}, **params}
         function: dict[str, Any] = {"name": name}
@@ -32,19 +34,43 @@ def tool_definitions(tools: Any, drop_keywords: tuple[str, ...]) -> list[dict[st
     return out
 
 
+def clean_tool_schema(schema: dict[str, Any], drop: frozenset[str]) -> dict[str, Any]:
+    """`clean_schema`, without walking the tree when every `drop` keyword in it is a top-level key (Claude
+    Code's schemas carry `$schema` only there): a key K occurs in the compact JSON text as `"K":`, so
+    equal counts in the text and at the top level prove there is nothing deeper to remove. The nested
+    values are then shared with the request, not copied (nothing mutates them)."""
+    try:
+        text = orjson.dumps(schema)
+    except orjson.JSONEncodeError:  # nested past orjson's limit: the plain walk decides
+        cleaned: dict[str, Any] = clean_schema(schema, drop)
+        return cleaned
+    for key in drop:
+        found = text.count(orjson.dumps(key) + b":")
+        if found and found != (1 if key in schema else 0):
+            deep: dict[str, Any] = clean_schema(schema, drop)
+            return deep
+    return _clean_dict(schema, drop, deep=False)
+
+
 def clean_schema(node: Any, drop: frozenset[str]) -> Any:
     """Remove `drop` keywords everywhere except as property names (keys of `properties`-like maps)."""
     if isinstance(node, list):
         return [clean_schema(item, drop) for item in node]
     if not isinstance(node, dict):
         return node
+    return _clean_dict(node, drop, deep=True)
+
+
+def _clean_dict(node: dict[str, Any], drop: frozenset[str], *, deep: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in drop:
             if key == "const" and "enum" not in node:
                 out["enum"] = [value]  # same constraint in a keyword every dialect knows
             continue
-        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas") and isinstance(
+        if not deep:
+            out[key] = value
+        elif key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas") and isinstance(
             value, dict
         ):
             out[key] = {name: clean_schema(sub, drop) for name, sub in value.items()}
