@@ -25,7 +25,7 @@ from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
 from server.retry import RetryBudget, backoff, retry_delay
 from server.upstream import forwarded_response_headers, open_response
-from server.wire_registry import StreamAdapter, WireAdapter, wire_for
+from server.wire_registry import StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
 MAX_RESPONSE_BODY = 64 * 1024 * 1024  # non-stream answers; larger is a 502, memory stays bounded
@@ -175,6 +175,9 @@ async def _attempt(
                     if gate.retry_in is not None:  # retryable like an HTTP answer with that status
                         gate.retry_in = retry_delay(gate.status, forwarded, attempt, settings)
                     return gate
+                if isinstance(gate, StreamBroken):  # whole events, then an unreadable one: the relay
+                    chunks = _failing(StreamBroken(str(gate), b""))  # sends them, then its in-band error
+                    gate = gate.good
                 committed = True
                 return Committed(decision, response, adapter, gate, chunks, forwarded, ex.attempts)
             if not content_type.startswith("application/json"):
@@ -217,15 +220,28 @@ async def _attempt(
             await response.aclose()
 
 
-async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter, decision: Decision) -> bytes | Failed:
+async def _first_event(
+    chunks: AsyncIterator[bytes], adapter: StreamAdapter, decision: Decision
+) -> bytes | Failed | StreamBroken:
     """First-chunk gate: hold translated bytes until one whole event is out. An `error` event first
     means nothing was generated: report it with its status instead of a 200 stream (reliability U13).
-    A failure's `retry_in` is only a marker here (None: do not retry); the caller sets the delay."""
+    A failure's `retry_in` is only a marker here (None: do not retry); the caller sets the delay.
+    StreamBroken: the first event is whole, an unreadable one came in the same read (`good` holds all
+    the whole events before it), so the answer is the same as when they arrive in separate reads."""
     gate = SSEDecoder()
     held: list[bytes] = []
     try:
         async for chunk in chunks:
-            out = adapter.feed(chunk)
+            try:
+                out = adapter.feed(chunk)
+            except StreamBroken as exc:
+                good = b"".join(held) + exc.good
+                events = gate.feed(exc.good)
+                if not events:
+                    raise
+                if events[0].event == "error":
+                    return _in_band_failure(decision, events[0].data)
+                return StreamBroken(str(exc), good)
             if not out:
                 continue
             held.append(out)
@@ -244,6 +260,12 @@ async def _first_event(chunks: AsyncIterator[bytes], adapter: StreamAdapter, dec
         if events and events[0].event == "error":
             return _in_band_failure(decision, events[0].data)
     return _failure(decision, 502, "upstream closed the stream before sending an event", retry_in=0.0)
+
+
+async def _failing(exc: Exception) -> AsyncIterator[bytes]:
+    """Chunks that end at once with `exc` (a stream already known to be broken)."""
+    raise exc
+    yield b""  # never reached: makes this an async generator
 
 
 def _in_band_failure(decision: Decision, data: str) -> Failed:

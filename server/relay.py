@@ -23,7 +23,7 @@ from engine.snapshot import ServerSettings
 from engine.wire.errors import in_band_error_event
 from engine.wire.sse import encode
 from server.exchange import Committed
-from server.wire_registry import StreamAdapter
+from server.wire_registry import StreamAdapter, StreamBroken
 
 log = logging.getLogger("cc_proxy")
 
@@ -77,6 +77,9 @@ async def relay(
         except httpx.TransportError as exc:
             outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}"
             await pump.send(in_band_error("api_error", outcome.error))
+        except StreamBroken as exc:  # the whole events before the bad one still go out, then the error
+            outcome.error = str(exc)
+            await pump.send(exc.good + in_band_error("api_error", outcome.error))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # unreadable event, or over the size cap
             outcome.error = f"upstream stream unreadable: {type(exc).__name__}"
             await pump.send(in_band_error("api_error", outcome.error))

@@ -18,6 +18,15 @@ from engine.wire.sse import SSEDecoder, encode
 from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
 
+class StreamBroken(ValueError):
+    """The upstream stream cannot go on (e.g. an event that is not JSON); `good` holds the whole events
+    of the last chunk that came before the fault, still to be sent before the in-band error."""
+
+    def __init__(self, message: str, good: bytes) -> None:
+        super().__init__(message)
+        self.good = good
+
+
 class StreamAdapter(Protocol):
     """Upstream stream bytes in, Anthropic SSE bytes out. `complete` once the terminal event passed.
 
@@ -54,7 +63,11 @@ class _AnthropicStream:
         self._tail = b""
 
     def feed(self, chunk: bytes) -> bytes:
-        out = self._relay.feed(chunk)
+        try:
+            out = self._relay.feed(chunk)
+        except anthropic.UnreadableEvent as exc:
+            tail, self._tail = self._tail, b""
+            raise StreamBroken(str(exc), _whole_events(tail + exc.out, exc.valid_before)) from None
         if not out:
             return out
         if self._tail:
@@ -77,6 +90,14 @@ class _AnthropicStream:
     @property
     def errored(self) -> bool:
         return self._relay.error is not None
+
+
+def _whole_events(data: bytes, count: int) -> bytes:
+    """The first `count` events of `data`, which starts at an event boundary (rare path: decoded again)."""
+    if count <= 0:
+        return b""
+    _, ends = SSEDecoder().feed_with_ends(data)
+    return data[: ends[count - 1]]
 
 
 def _last_event_end(data: bytes) -> int:

@@ -213,6 +213,47 @@ def test_u15_invalid_json_mid_translated_stream_is_an_in_band_error_and_logged(r
     assert not any(e.get("event") == "unhandled_error" for e in log_entries(rel.proxy))
 
 
+def test_u15_invalid_json_in_a_pass_through_stream_is_an_in_band_error_and_logged(rel: Rel) -> None:
+    """An Anthropic-format stream with a `data:` line that is not JSON: the whole events before it reach
+    the client unchanged (even one sharing its chunk), then an in-band api_error; no message_stop."""
+    chunks = A.message_stream(A.message(A.text("Hello there")), ping=False)
+    bad = b"event: content_block_delta\ndata: {not json\n\n"
+    rel.fake.add("/v1/messages", Stream([*chunks[:2], chunks[2] + bad + chunks[3], *chunks[4:]]))
+    rel.fake.always("/v1/messages", A.auto(A.message(A.text("still here"))))
+    response = rel.post("/v1/messages", STREAM)
+    assert response.status_code == 200
+    events = sse_events(response.text)
+    assert events == ["message_start", "content_block_start", "content_block_delta", "error"], events
+    assert b"{not json" not in response.content
+    first_end = response.content.index(b"\n\n") + 2  # message_start's model is the requested name
+    assert response.content[first_end:].startswith(chunks[1] + chunks[2])  # valid events untouched
+    error = json.loads(response.text.rstrip().splitlines()[-1][len("data: "):])
+    assert error["error"]["type"] == "api_error"
+    assert "Traceback" not in response.text
+    request_id = response.headers["request-id"]
+    deadline = time.monotonic() + 5
+    while True:
+        logged = [e for e in log_entries(rel.proxy) if e.get("request_id") == request_id]
+        if logged or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert logged and "not JSON" in logged[-1].get("stream_error", ""), logged
+    assert not any(e.get("event") == "unhandled_error" for e in log_entries(rel.proxy))
+    assert rel.post("/v1/messages", OK).json()["content"][0]["text"] == "still here"
+
+
+def test_u15_invalid_json_in_the_first_read_of_a_pass_through_stream_is_the_same_answer(rel: Rel) -> None:
+    """The bad event arrives in one read with message_start: still a 200 stream with the whole events
+    before it and an in-band error (not a 502 that depends on how the upstream's bytes were split)."""
+    chunks = A.message_stream(A.message(A.text("Hello there")), ping=False)
+    bad = b"event: content_block_delta\ndata: {not json\n\n"
+    rel.fake.always("/v1/messages", Stream([b"".join(chunks[:3]) + bad + b"".join(chunks[3:])]))
+    response = rel.post("/v1/messages", STREAM)
+    assert response.status_code == 200
+    assert sse_events(response.text) == ["message_start", "content_block_start", "content_block_delta", "error"]
+    assert len(rel.fake.requests) == 1
+
+
 def test_u16_tool_argument_fragments_are_forwarded_verbatim_and_length_maps(rel: Rel) -> None:
     fragments = ['{"path": "a.py", ', '"content": "unterminated']
     chunks = O.chat_stream(tool_calls=[O.ToolCall("call_1", "Write", fragments)], finish_reason="length")
