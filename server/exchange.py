@@ -28,7 +28,9 @@ from server.upstream import forwarded_response_headers, open_response
 from server.wire_registry import StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
-MAX_RESPONSE_BODY = 64 * 1024 * 1024  # non-stream answers; larger is a 502, memory stays bounded
+# Non-stream answers; larger is a 502, memory stays bounded. Anthropic's own request limit: an answer
+# (at most max_tokens of output) is far smaller.
+MAX_RESPONSE_BODY = 32 * 1024 * 1024
 SNIPPET = 200
 CONNECT_RETRY_CAP = 0.2  # seconds: a refused connection fails fast, so the client hears within ~1 s
 
@@ -160,13 +162,13 @@ async def _attempt(
             forwarded = forwarded_response_headers(response.headers)
             content_type = response.headers.get("content-type", "")
             if response.status_code >= 300:
-                body = await _read_capped(response, MAX_ERROR_BODY)
+                body = await _read_error_body(response)
                 return _status_failure(
                     decision, wire, response.status_code, body, content_type, forwarded, attempt, settings
                 )
             if ex.stream:
                 if not content_type.startswith("text/event-stream"):
-                    body = await _read_capped(response, MAX_ERROR_BODY)
+                    body = await _read_error_body(response)
                     return _unexpected(decision, provider.name, response.status_code, content_type, body)
                 adapter = wire.stream(ctx)
                 chunks = response.aiter_bytes().__aiter__()
@@ -181,10 +183,10 @@ async def _attempt(
                 committed = True
                 return Committed(decision, response, adapter, gate, chunks, forwarded, ex.attempts)
             if not content_type.startswith("application/json"):
-                body = await _read_capped(response, MAX_ERROR_BODY)
+                body = await _read_error_body(response)
                 return _unexpected(decision, provider.name, response.status_code, content_type, body)
-            raw = await _read_capped(response, MAX_RESPONSE_BODY + 1)
-            if len(raw) > MAX_RESPONSE_BODY:
+            raw = await _read_capped(response, MAX_RESPONSE_BODY)
+            if raw is None:
                 return _failure(decision, 502, f"upstream {provider.name} answer exceeds {MAX_RESPONSE_BODY} bytes")
             try:
                 translated = wire.translate_response(raw, ctx)
@@ -320,12 +322,24 @@ def _proxy_failure(decision: Decision, err: ProxyError) -> Failed:
     return Failed(decision, err.status, orjson.dumps(err.body()), headers, target_fault=False)
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
+async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it grows past `limit` (reading stops there). One growing
+    buffer, no list of parts joined into a second copy: an answer over the cap costs about the cap
+    (reliability U17); only a body within it is copied out, into immutable bytes for the translators."""
+    buf = bytearray()
     async for chunk in response.aiter_bytes():
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= limit:
+        buf += chunk
+        if len(buf) > limit:
+            return None
+    return bytes(buf)
+
+
+async def _read_error_body(response: httpx.Response) -> bytes:
+    """An error body, cut at MAX_ERROR_BODY (it is only an error)."""
+    buf = bytearray()
+    async for chunk in response.aiter_bytes():
+        buf += chunk
+        if len(buf) >= MAX_ERROR_BODY:
+            del buf[MAX_ERROR_BODY:]
             break
-    return b"".join(parts)
+    return bytes(buf)
