@@ -33,6 +33,7 @@ RESPONSE_TIMEOUT_MARGIN = 60.0
 GRACEFUL_SHUTDOWN_TIMEOUT = 15.0
 RELOAD_STOP_WAIT = 2.0
 REQUEST_TIMEOUT = 10
+WATCH_START_DELAY = 0.3  # seconds: the file watcher starts after the first answers (server/reload.py)
 
 
 class AnthropicErrorHandler(ErrorHandler):
@@ -107,7 +108,14 @@ def create_app(
             # A plain task, not Sanic's add_task: Sanic cancels its own tasks before the stop listeners
             # run; this one is stopped by its event and awaited in _stopping.
             app.ctx.reload_task = asyncio.create_task(
-                watch_and_reload(holder, settings.config_path, load, stop, debounce_ms=settings.reload_debounce_ms),
+                watch_and_reload(
+                    holder,
+                    settings.config_path,
+                    load,
+                    stop,
+                    debounce_ms=settings.reload_debounce_ms,
+                    start_delay=WATCH_START_DELAY,
+                ),
                 name="cc_proxy_reload",
             )
 

@@ -96,16 +96,31 @@ async def watch_and_reload(
     stop: asyncio.Event,
     *,
     debounce_ms: int = 1600,
+    start_delay: float = 0.0,
 ) -> None:
-    """Runs until `stop` is set. The watch set is recomputed after every load (new rule files)."""
-    from watchfiles import awatch
+    """Runs until `stop` is set. The watch set is recomputed after every load (new rule files).
 
+    `start_delay`: wait this long first, so the watcher's start (~25 ms: anyio's imports, a thread)
+    does not delay the first answers; a change made meanwhile is caught by one reload check that runs
+    once the watch is in place."""
     if config_path is None:
         return  # the built-in default has no file to watch
+    catch_up: asyncio.Task[bool] | None = None
+    if start_delay > 0:
+        try:
+            await asyncio.wait_for(stop.wait(), start_delay)
+            return
+        except TimeoutError:
+            pass
+    from watchfiles import awatch
+
     while not stop.is_set():
         dirs = watch_dirs((config_path, *holder.watch_paths))
         if not dirs:
             return
+        if start_delay > 0 and catch_up is None:
+            # Runs once this task yields inside awatch, i.e. after its watch is registered: no gap.
+            catch_up = asyncio.create_task(asyncio.to_thread(try_reload, holder, config_path, load))
         async for changes in awatch(
             *dirs,
             stop_event=stop,
