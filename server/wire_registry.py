@@ -43,7 +43,11 @@ class StreamAdapter(Protocol):
 
 class WireAdapter(Protocol):
     def build_request(
-        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
+        self,
+        target: ResolvedModel,
+        request: dict[str, Any],
+        headers: Mapping[str, str],
+        client_body: tuple[Mapping[str, Any], bytes] | None = None,
     ) -> UpstreamRequest: ...
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes: ...
     def stream(self, ctx: TranslationContext) -> StreamAdapter: ...
@@ -151,9 +155,13 @@ def _error_from_upstream(status: int, body: bytes, content_type: str) -> tuple[i
 
 class AnthropicWire:
     def build_request(
-        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
+        self,
+        target: ResolvedModel,
+        request: dict[str, Any],
+        headers: Mapping[str, str],
+        client_body: tuple[Mapping[str, Any], bytes] | None = None,
     ) -> UpstreamRequest:
-        return anthropic.build_request(target, request, headers)
+        return anthropic.build_request(target, request, headers, client_body)
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
         return orjson.dumps(anthropic.translate_response(orjson.loads(body), ctx))
@@ -175,7 +183,11 @@ class AnthropicWire:
 
 class OpenAIWire:
     def build_request(
-        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
+        self,
+        target: ResolvedModel,
+        request: dict[str, Any],
+        headers: Mapping[str, str],
+        client_body: tuple[Mapping[str, Any], bytes] | None = None,  # always re-serialized: translated
     ) -> UpstreamRequest:
         return openai.build_request(target, request, headers)
 
