@@ -21,6 +21,7 @@ class ServeSettings:
     eject_after: int = 5  # consecutive target failures before it is skipped (0: never)
     eject_for: float = 30.0  # first ejection, doubling per repeat up to eject_cap
     eject_cap: float = 300.0
+    header_timeout: float = 10.0  # total seconds to receive a request head (C8: Sanic's timer is inactivity)
 
     def bind(self, snapshot: Snapshot) -> tuple[str, int]:
         host = self.host if self.host is not None else snapshot.server.host

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default 5; 0 = never)")
     parser.add_argument("--eject-for", type=float, default=30.0, metavar="SECONDS",
                         help="first ejection time, doubled on each repeat up to 300 s (default 30)")
+    parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="close a connection whose request head takes longer than this in total, however "
+                        "slowly it trickles (default 10)")
     parser.add_argument("--reload-debounce-ms", type=int, default=1600, metavar="MS",
                         help="wait this long for a burst of file changes to settle before reloading (default 1600)")
 
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.errors import ConfigError
     from server.app import create_app
     from server.config_files import load_from_disk, locate_config
+    from server.header_deadline import with_header_timeout
     from server.holder import SnapshotHolder
     from server.logging_setup import setup_logging
     from server.settings import ServeSettings, is_loopback
@@ -70,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         reload_debounce_ms=max(1, args.reload_debounce_ms),
         eject_after=max(0, args.eject_after),
         eject_for=max(0.0, args.eject_for),
+        header_timeout=max(0.1, args.header_timeout),
     )
     host, port = settings.bind(snapshot)
     if not is_loopback(host) and not snapshot.server.auth_token and not settings.allow_insecure_bind:
@@ -107,15 +112,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"export ANTHROPIC_BASE_URL={local_url}{prefix}", flush=True)
 
     holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
+    protocol = with_header_timeout(settings.header_timeout)
     if settings.workers > 1:
         from sanic import Sanic
 
         app = create_app(settings, holder, load=load_from_disk)
         Sanic.start_method = "fork"  # workers inherit the loaded app instead of re-importing a module
-        app.prepare(sock=sock, workers=settings.workers, access_log=False, motd=False)
+        app.prepare(sock=sock, workers=settings.workers, access_log=False, motd=False, protocol=protocol)
         announce(app)  # once, from the main process: the socket already listens
         Sanic.serve(primary=app)
     else:
         app = create_app(settings, holder, load=load_from_disk, on_ready=announce)
-        app.run(sock=sock, single_process=True, access_log=False, motd=False)
+        app.run(sock=sock, single_process=True, access_log=False, motd=False, protocol=protocol)
     return 0
