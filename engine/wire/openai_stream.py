@@ -290,6 +290,10 @@ class StreamTranslator:
         return call
 
     def _start_call(self, call: _Call, out: list[SSEEvent]) -> None:
+        if self._splitter is not None:
+            # Text the <think> splitter still holds (e.g. leading whitespace) precedes this call, as in
+            # the non-stream answer where text comes before tool_use: release it before the block opens.
+            self._split(self._splitter.finish(), out)
         call.id = tool_id(call.id, self._ctx)
         block = {"type": "tool_use", "id": call.id, "name": call.name or "", "input": {}}
         self._open("tool", block, out)
