@@ -67,7 +67,6 @@ class Exchange:
     budget: RetryBudget
     breaker: Breaker | None = None
     attempts: int = 0
-    raw_body: bytes | None = None  # the client's request bytes: sent as they are when nothing changed them
 
 
 def new_id(prefix: str) -> str:
@@ -122,8 +121,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, err)
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
-    client_body = (decision.features.request, ex.raw_body) if ex.raw_body is not None else None
-    upstream_request = wire.build_request(target, decision.request, ex.client_headers, client_body)
+    upstream_request = wire.build_request(target, decision.request, ex.client_headers)
     ctx = translation_context(ex.snapshot, decision)
     attempt = 0
     while True:

@@ -61,9 +61,7 @@ async def messages(request: Request) -> HTTPResponse | None:
         fields.update(model=body["model"], stream=stream)
         headers = client_headers(request)
         decision = decide(snapshot, body, headers, state.estimator)
-        exchange = Exchange(
-            snapshot, state.http(), headers, stream, state.budget, state.breaker, raw_body=request.body
-        )
+        exchange = Exchange(snapshot, state.http(), headers, stream, state.budget, state.breaker)
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
         out_headers = route_headers(snapshot, result.decision, request_id)

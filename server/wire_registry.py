@@ -43,11 +43,7 @@ class StreamAdapter(Protocol):
 
 class WireAdapter(Protocol):
     def build_request(
-        self,
-        target: ResolvedModel,
-        request: dict[str, Any],
-        headers: Mapping[str, str],
-        client_body: tuple[Mapping[str, Any], bytes] | None = None,
+        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest: ...
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes: ...
     def stream(self, ctx: TranslationContext) -> StreamAdapter: ...
@@ -155,13 +151,9 @@ def _error_from_upstream(status: int, body: bytes, content_type: str) -> tuple[i
 
 class AnthropicWire:
     def build_request(
-        self,
-        target: ResolvedModel,
-        request: dict[str, Any],
-        headers: Mapping[str, str],
-        client_body: tuple[Mapping[str, Any], bytes] | None = None,
+        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest:
-        return anthropic.build_request(target, request, headers, client_body)
+        return anthropic.build_request(target, request, headers)
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
         return orjson.dumps(anthropic.translate_response(orjson.loads(body), ctx))
@@ -183,11 +175,7 @@ class AnthropicWire:
 
 class OpenAIWire:
     def build_request(
-        self,
-        target: ResolvedModel,
-        request: dict[str, Any],
-        headers: Mapping[str, str],
-        client_body: tuple[Mapping[str, Any], bytes] | None = None,  # always re-serialized: translated
+        self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest:
         return openai.build_request(target, request, headers)
 

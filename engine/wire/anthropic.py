@@ -162,35 +162,13 @@ def _fold_system_messages(body: dict[str, Any]) -> None:
 
 
 def build_request(
-    target: ResolvedModel,
-    request: Mapping[str, Any],
-    client_headers: Mapping[str, str],
-    client_body: tuple[Mapping[str, Any], bytes] | None = None,
+    target: ResolvedModel, request: Mapping[str, Any], client_headers: Mapping[str, str]
 ) -> UpstreamRequest:
-    """POST /v1/messages: the rewritten request as JSON, allowed headers only, never a credential.
-    `client_body` (the client's parsed request and its bytes): when rules and profile changed nothing,
-    those bytes are sent as they are instead of serializing ~100 KB again."""
+    """POST /v1/messages: the rewritten request as JSON, allowed headers only, never a credential."""
     body = prepare_body(target, request)
-    unchanged = client_body is not None and same_body(client_body[0], body)
-    payload = client_body[1] if client_body is not None and unchanged else orjson.dumps(body)
-    return UpstreamRequest(MESSAGES_PATH, forward_headers(target, client_headers), payload, body.get("stream") is True)
-
-
-def same_body(original: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
-    """True when `body` is `original` with no field changed. Rewrites and `prepare_body` are
-    copy-on-write (engine/rewrite.py), so a nested value still identical to the client's is unchanged;
-    a changed one is a new object. Scalars (a model name set to the same string) compare by value."""
-    if len(original) != len(body):
-        return False
-    for key, value in body.items():
-        if key not in original:
-            return False
-        before = original[key]
-        if before is value:
-            continue
-        if type(before) is not type(value) or isinstance(value, dict | list) or before != value:
-            return False
-    return True
+    return UpstreamRequest(
+        MESSAGES_PATH, forward_headers(target, client_headers), orjson.dumps(body), body.get("stream") is True
+    )
 
 
 def build_count_tokens_request(
