@@ -28,13 +28,15 @@ from typing import Any
 import orjson
 
 from engine.wire.openai_response import (
+    content_text,
     error_fields,
     matched_stop,
+    reasoning_of,
     stop_reason_of,
     tool_id,
     usage_of,
 )
-from engine.wire.reasoning import ThinkTagSplitter, details_text, make_signature, merge_detail_fragments
+from engine.wire.reasoning import ThinkTagSplitter, make_signature, merge_detail_fragments
 from engine.wire.types import SSEEvent, TranslationContext
 
 _NEW, _OPEN, _QUEUED, _CLOSED = 0, 1, 2, 3
@@ -61,7 +63,7 @@ class StreamTranslator:
     def __init__(self, ctx: TranslationContext) -> None:
         self._ctx = ctx
         profile = ctx.target.provider.profile
-        self._reasoning_fields = profile.reasoning_response_fields
+        self._profile = profile
         self._splitter = ThinkTagSplitter() if profile.split_think_tags else None
         self._started = False
         self._done = False
@@ -131,24 +133,15 @@ class StreamTranslator:
     def _choice(self, choice: dict[str, Any], out: list[SSEEvent]) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            text = ""
-            for field in self._reasoning_fields:
-                value = delta.get(field)
-                if isinstance(value, str) and value:
-                    text = value
-                    break
-            details = delta.get("reasoning_details")
-            if isinstance(details, list) and details:
-                if not text:
-                    text = details_text(details)
+            # the same field rules as the non-stream answer, applied to each delta
+            text, details = reasoning_of(delta, self._profile)
+            if details is not None:  # a block opens even for text-less (encrypted) details
                 self._thinking(text, out)
                 merge_detail_fragments(self._details, details)
             elif text:
                 self._thinking(text, out)
-            content = delta.get("content")
-            if isinstance(content, list):
-                content = "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
-            if isinstance(content, str) and content:
+            content = content_text(delta.get("content"))
+            if content:
                 if self._splitter is None:
                     self._text(content, out)
                 else:
