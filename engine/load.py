@@ -182,30 +182,38 @@ def _check_references(
 ) -> Iterator[ConfigProblem]:
     """Routes, model aliases and providers a rule names must exist (a standard route may be absent:
     the engine skips a rule whose route is not configured)."""
-    config = doc.config
     if kind == "routing":
-        route, model = rule.get("route"), rule.get("model")
-        if isinstance(route, str) and route not in config.routes and not is_standard_route(route):
-            message = f"route {route!r} is neither configured nor standard{did_you_mean(route, config.routes)}"
-            yield locator.problem(key_path(at, "route"), "unknown-route", message)
-        if isinstance(model, str) and model not in config.models:
-            message = f"unknown model alias {model!r}{did_you_mean(model, config.models)}"
-            yield locator.problem(key_path(at, "model"), "unknown-model", message)
+        yield from _unknown_route(doc, rule, locator, at)
+        yield from _unknown_alias(doc, rule, "model", locator, at)
         return
     when = rule.get("when")
     if isinstance(when, Mapping):
         yield from _check_when(doc, when, locator, key_path(at, "when"))
 
 
+def _unknown_route(doc: ConfigDocument, node: Mapping[str, Any], locator: Locator, at: str) -> Iterator[ConfigProblem]:
+    """`node["route"]` names a route that is neither configured nor standard."""
+    route, routes = node.get("route"), doc.config.routes
+    if isinstance(route, str) and route not in routes and not is_standard_route(route):
+        message = f"route {route!r} is neither configured nor standard{did_you_mean(route, routes)}"
+        yield locator.problem(key_path(at, "route"), "unknown-route", message)
+
+
+def _unknown_alias(
+    doc: ConfigDocument, node: Mapping[str, Any], key: str, locator: Locator, at: str
+) -> Iterator[ConfigProblem]:
+    """`node[key]` names a model alias that is not configured."""
+    alias, models = node.get(key), doc.config.models
+    if isinstance(alias, str) and alias not in models:
+        message = f"unknown model alias {alias!r}{did_you_mean(alias, models)}"
+        yield locator.problem(key_path(at, key), "unknown-model", message)
+
+
 def _check_when(doc: ConfigDocument, when: Mapping[str, Any], locator: Locator, at: str) -> Iterator[ConfigProblem]:
     config = doc.config
-    route, target, provider = when.get("route"), when.get("target"), when.get("provider")
-    if isinstance(route, str) and route not in config.routes and not is_standard_route(route):
-        message = f"route {route!r} is neither configured nor standard{did_you_mean(route, config.routes)}"
-        yield locator.problem(key_path(at, "route"), "unknown-route", message)
-    if isinstance(target, str) and target not in config.models:
-        message = f"unknown model alias {target!r}{did_you_mean(target, config.models)}"
-        yield locator.problem(key_path(at, "target"), "unknown-model", message)
+    yield from _unknown_route(doc, when, locator, at)
+    yield from _unknown_alias(doc, when, "target", locator, at)
+    provider = when.get("provider")
     if isinstance(provider, str) and provider not in config.providers:
         message = f"unknown provider {provider!r}{did_you_mean(provider, config.providers)}"
         yield locator.problem(key_path(at, "provider"), "unknown-provider", message)
