@@ -1,0 +1,39 @@
+"""Child process for test_startup.py: runs `cc-proxy serve` in-process and reports, as one JSON line,
+what the startup optimisations left behind: gc state when the server is ready, and Sanic's touch-up
+before and after its deferral. Not a test module (no `test_` prefix): test_startup.py runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import sys
+from typing import Any
+
+import server.app
+import server.cli
+
+report: dict[str, Any] = {}
+_create_app = server.app.create_app
+
+
+def probing_create_app(*args: Any, **kwargs: Any) -> Any:
+    from sanic.http import Http
+
+    app = _create_app(*args, **kwargs)
+
+    @app.after_server_start
+    async def probe(app: Any) -> None:
+        report["gc_enabled_when_ready"] = gc.isenabled()
+        report["frozen_objects"] = gc.get_freeze_count()
+        report["touched_when_ready"] = getattr(Http, "__touched__", False)
+        await asyncio.sleep(server.app.TOUCH_UP_DELAY + 0.3)
+        report["touched_later"] = getattr(Http, "__touched__", False)
+        app.stop()
+
+    return app
+
+
+server.app.create_app = probing_create_app  # serve imports it from server.app at call time
+code = server.cli.main(["serve", "--config", sys.argv[1], "--port", "0", "--no-watch"])
+print(json.dumps({**report, "exit": code}), flush=True)
