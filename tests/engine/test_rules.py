@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.match import AllOf, TokensCompare
 from engine.rewrite import ClampMaxTokens, DropPaths, FilterTools, MapPaths, SetPaths
-from engine.rules import CompileError, compile_rewrite_rule, compile_routing_rule, glob_to_regex, parse_count
+from engine.rules import (
+    CompileError,
+    compile_glob,
+    compile_rewrite_rule,
+    compile_routing_rule,
+    glob_to_regex,
+    parse_count,
+)
+from tests.conftest import REPO_ROOT
 
 
 def routing(when: Any, **extra: Any) -> Any:
@@ -162,3 +174,29 @@ def test_globs(glob: str, yes: list[str], no: list[str]) -> None:
     regex = re.compile(glob_to_regex(glob), re.S)
     assert all(regex.fullmatch(s) for s in yes)
     assert not any(regex.fullmatch(s) for s in no)
+
+
+@given(
+    glob=st.text(alphabet="ab.*?[]!", max_size=8),
+    subject=st.text(alphabet="ab.\n", max_size=10),
+)
+def test_glob_fast_paths_match_the_regex(glob: str, subject: str) -> None:
+    """`x*`, `*x`, `*x*` and `*` skip the regex engine: they must accept exactly what the regex accepts."""
+    import re2
+
+    fast = compile_glob(glob, "$.g")
+    options = re2.Options()
+    options.dot_nl = True
+    regex = re2.compile(glob_to_regex(glob), options)
+    assert fast(subject) == (regex.fullmatch(subject) is not None)
+
+
+def test_common_globs_do_not_load_re2() -> None:
+    """A config whose globs are all prefix/suffix/contains shapes never imports RE2 (and libstdc++)."""
+    code = (
+        "import sys; from engine.rules import compile_glob;"
+        "[compile_glob(g, '$') for g in ('web_search*', '*-haiku', '*sonnet*', '*', 'Bash')];"
+        "print('re2' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert done.stdout.strip() == "False"
