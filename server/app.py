@@ -26,6 +26,7 @@ from server.settings import ServeSettings
 from server.state import EstimatorWarmup, ServerState, route_headers
 from server.tokens import build_estimator, needs_tokens, warm_estimator
 from server.upstream import create_client
+from server.wire_registry import formats_of, prepare_wires
 
 log = logging.getLogger("cc_proxy")
 
@@ -104,6 +105,7 @@ def create_app(
     @app.before_server_start
     async def _start(app: Sanic[Any, Any]) -> None:
         state: ServerState = app.ctx.state
+        prepare_wires(formats_of(holder.current))
         state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
         # per worker: threads do not survive a fork
         state.warmup = EstimatorWarmup(make_estimator, background=needs_tokens(holder.current), warm=warm_estimator)

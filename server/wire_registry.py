@@ -6,16 +6,21 @@ upstream bytes into Anthropic SSE bytes, and turns an upstream error into an Ant
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+import importlib
+from collections.abc import Iterable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from engine.snapshot import ResolvedModel
-from engine.wire import anthropic, openai
+from engine.snapshot import ResolvedModel, Snapshot
+from engine.wire import anthropic
 from engine.wire.errors import anthropic_error_from_upstream
 from engine.wire.sse import SSEDecoder, encode
 from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
+
+if TYPE_CHECKING:
+    from engine.wire.openai import StreamTranslator
 
 
 class StreamBroken(ValueError):
@@ -113,7 +118,7 @@ def _last_event_end(data: bytes) -> int:
 class _TranslatedStream:
     """SSE decode -> dialect translator (feed(event) -> events) -> SSE encode."""
 
-    def __init__(self, translator: openai.StreamTranslator) -> None:
+    def __init__(self, translator: StreamTranslator) -> None:
         self._decoder = SSEDecoder()
         self._translator = translator
 
@@ -174,22 +179,46 @@ class AnthropicWire:
 
 
 class OpenAIWire:
+    """The translator modules are imported when a config first names the format (`prepare`), not with
+    the server: a config without OpenAI-format providers never holds them (~0.4 MB)."""
+
+    _translator: ModuleType | None = None
+
+    def prepare(self) -> ModuleType:
+        if self._translator is None:
+            self._translator = importlib.import_module("engine.wire.openai")
+        return self._translator
+
     def build_request(
         self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest:
-        return openai.build_request(target, request, headers)
+        built: UpstreamRequest = self.prepare().build_request(target, request, headers)
+        return built
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
-        return orjson.dumps(openai.translate_response(orjson.loads(body), ctx))
+        return orjson.dumps(self.prepare().translate_response(orjson.loads(body), ctx))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
-        return _TranslatedStream(openai.StreamTranslator(ctx))
+        return _TranslatedStream(self.prepare().StreamTranslator(ctx))
 
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
         return _error_from_upstream(status, body, content_type)
 
 
 WIRES: dict[str, WireAdapter] = {"anthropic": AnthropicWire(), "openai": OpenAIWire()}
+
+
+def prepare_wires(formats: Iterable[str]) -> None:
+    """Import the translators these formats need now (at startup, or on the reloading thread), so the
+    first request of a format does not pay for it."""
+    for fmt in formats:
+        prepare = getattr(WIRES.get(fmt), "prepare", None)
+        if prepare is not None:
+            prepare()
+
+
+def formats_of(snapshot: Snapshot) -> set[str]:
+    return {provider.format for provider in snapshot.providers.values()}
 
 
 def wire_for(fmt: str) -> WireAdapter:

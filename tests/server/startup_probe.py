@@ -27,6 +27,7 @@ def probing_create_app(*args: Any, **kwargs: Any) -> Any:
         report["gc_enabled_when_ready"] = gc.isenabled()
         report["frozen_objects"] = gc.get_freeze_count()
         report["touched_when_ready"] = getattr(Http, "__touched__", False)
+        report["openai_translator_loaded"] = "engine.wire.openai" in sys.modules
         await asyncio.sleep(server.app.TOUCH_UP_DELAY + 0.3)
         report["touched_later"] = getattr(Http, "__touched__", False)
         app.stop()
