@@ -24,7 +24,7 @@ from server.breaker import Breaker
 from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
 from server.retry import RetryBudget, backoff, retry_delay
-from server.upstream import forwarded_response_headers, open_response
+from server.upstream import body_chunks, forwarded_response_headers, open_response
 from server.wire_registry import StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
@@ -171,7 +171,7 @@ async def _attempt(
                     body = await _read_error_body(response)
                     return _unexpected(decision, provider.name, response.status_code, content_type, body)
                 adapter = wire.stream(ctx)
-                chunks = response.aiter_bytes().__aiter__()
+                chunks = body_chunks(response)
                 gate = await _first_event(chunks, adapter, decision)
                 if isinstance(gate, Failed):
                     if gate.retry_in is not None:  # retryable like an HTTP answer with that status
@@ -327,7 +327,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
     buffer, no list of parts joined into a second copy: an answer over the cap costs about the cap
     (reliability U17); only a body within it is copied out, into immutable bytes for the translators."""
     buf = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in body_chunks(response):
         buf += chunk
         if len(buf) > limit:
             return None
@@ -337,7 +337,7 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
 async def _read_error_body(response: httpx.Response) -> bytes:
     """An error body, cut at MAX_ERROR_BODY (it is only an error)."""
     buf = bytearray()
-    async for chunk in response.aiter_bytes():
+    async for chunk in body_chunks(response):
         buf += chunk
         if len(buf) >= MAX_ERROR_BODY:
             del buf[MAX_ERROR_BODY:]

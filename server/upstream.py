@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -140,6 +140,17 @@ async def open_response(
     built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
     response: httpx.Response = await transport.handle_async_request(built)
     return response
+
+
+def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives, straight from the transport's stream when nothing needs decoding.
+    httpx's aiter_bytes adds two async-generator layers (byte accounting, decoding, re-chunking) to every
+    chunk, and an upstream stream arrives in about one chunk per event."""
+    stream = response.stream
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity") and isinstance(stream, httpx.AsyncByteStream):
+        return stream.__aiter__()
+    return response.aiter_bytes()  # gzip and the like: httpx decodes (aiohttp's decompression is off)
 
 
 def forwarded_response_headers(headers: httpx.Headers) -> dict[str, str]:

@@ -4,15 +4,17 @@ while the upstream is silent (U11), and bytes are relayed as they arrive, never 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import socket
 import time
 from pathlib import Path
 
 import httpx
+import orjson
 
 from tests.fakes import anthropic_stream as A
 from tests.fakes import openai_stream as O
-from tests.fakes.responses import Hang, Stream
+from tests.fakes.responses import Hang, Raw, Stream
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import CLIENT_KEY, RULES, Stack, base_config, start_proxy, write_stack_files
 
@@ -104,3 +106,26 @@ def test_httpx_transport_serves_the_same_answers(tmp_path: Path) -> None:
             assert '"text":"same answer"' not in streamed.text  # split in deltas, not one block
         finally:
             proxy.stop()
+
+
+def test_compressed_upstream_answers_are_decoded(stack: Stack) -> None:
+    """Upstream bodies are read straight from the transport unless they carry a content-encoding:
+    a gzip answer (sent although nobody asked for it) is decoded, streamed or not."""
+    answer = A.message(A.text("squeezed answer"))
+    events = b"".join(A.message_stream(answer, pieces=4))
+    packed = gzip.compress(events)
+    stack.fake.add("/v1/messages", Stream([packed[:20], packed[20:]], headers={"content-encoding": "gzip"}))
+    streamed = stack.post("/v1/messages", STREAM)
+    assert streamed.status_code == 200
+    assert streamed.text.rstrip().endswith('"type":"message_stop"}')
+    deltas = [orjson.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: ")]
+    text = "".join(d["delta"]["text"] for d in deltas if d["type"] == "content_block_delta")
+    assert text == "squeezed answer"
+
+    stack.fake.add(
+        "/v1/messages",
+        Raw(gzip.compress(orjson.dumps(answer)), headers={"content-encoding": "gzip"}, content_type="application/json"),
+    )
+    plain = stack.post("/v1/messages", {**STREAM, "stream": False})
+    assert plain.status_code == 200
+    assert plain.json()["content"][0]["text"] == "squeezed answer"
