@@ -18,6 +18,7 @@ import orjson
 from engine.decide import Decision, retarget
 from engine.errors import ProxyError
 from engine.snapshot import ServerSettings, Snapshot
+from engine.wire.replay import replay
 from engine.wire.sse import SSEDecoder
 from engine.wire.types import TranslationContext, UpstreamRequest
 from server.breaker import Breaker
@@ -25,7 +26,7 @@ from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
 from server.retry import RetryBudget, backoff, retry_delay
 from server.upstream import body_chunks, forwarded_response_headers, open_response
-from server.wire_registry import StreamAdapter, StreamBroken, WireAdapter, wire_for
+from server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
 # Non-stream answers; larger is a 502, memory stays bounded. Anthropic's own request limit: an answer
@@ -167,6 +168,8 @@ async def _attempt(
                     decision, wire, response.status_code, body, content_type, forwarded, attempt, settings
                 )
             if ex.stream:
+                if content_type.startswith("application/json"):  # `stream` ignored upstream: replay it
+                    return await _replayed(ex, decision, wire, response, ctx, forwarded)
                 if not content_type.startswith("text/event-stream"):
                     body = await _read_error_body(response)
                     return _unexpected(decision, provider.name, response.status_code, content_type, body)
@@ -185,19 +188,11 @@ async def _attempt(
             if not content_type.startswith("application/json"):
                 body = await _read_error_body(response)
                 return _unexpected(decision, provider.name, response.status_code, content_type, body)
-            raw = await _read_capped(response, MAX_RESPONSE_BODY)
-            if raw is None:
-                return _failure(decision, 502, f"upstream {provider.name} answer exceeds {MAX_RESPONSE_BODY} bytes")
-            try:
-                translated = wire.translate_response(raw, ctx)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                return _failure(
-                    decision,
-                    502,
-                    f"upstream {provider.name} sent an answer the proxy cannot read: {type(exc).__name__}",
-                )
+            translated_or_failed = await _read_answer(decision, wire, response, ctx)
+            if isinstance(translated_or_failed, Failed):
+                return translated_or_failed
             committed = True
-            return Committed(decision, response, None, translated, None, forwarded, ex.attempts)
+            return Committed(decision, response, None, translated_or_failed, None, forwarded, ex.attempts)
     except TimeoutError:
         return _failure(
             decision, 504, f"upstream {provider.name} sent no response within {deadline:g} s", retry_in=None
@@ -320,6 +315,50 @@ def _proxy_failure(decision: Decision, err: ProxyError) -> Failed:
     if err.should_retry is not None:
         headers["x-should-retry"] = "true" if err.should_retry else "false"
     return Failed(decision, err.status, orjson.dumps(err.body()), headers, target_fault=False)
+
+
+async def _read_answer(
+    decision: Decision, wire: WireAdapter, response: httpx.Response, ctx: TranslationContext
+) -> bytes | Failed:
+    """A whole JSON answer, translated to an Anthropic message; a 502 when too large or unreadable."""
+    provider = decision.target.provider
+    raw = await _read_capped(response, MAX_RESPONSE_BODY)
+    if raw is None:
+        return _failure(decision, 502, f"upstream {provider.name} answer exceeds {MAX_RESPONSE_BODY} bytes")
+    try:
+        return wire.translate_response(raw, ctx)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return _failure(
+            decision, 502, f"upstream {provider.name} sent an answer the proxy cannot read: {type(exc).__name__}"
+        )
+
+
+async def _replayed(
+    ex: Exchange,
+    decision: Decision,
+    wire: WireAdapter,
+    response: httpx.Response,
+    ctx: TranslationContext,
+    forwarded: dict[str, str],
+) -> Committed | Failed:
+    """A stream request answered with one JSON message: the events the Anthropic API would have sent
+    for it (engine.wire.replay), all held at once; the relay sends them and ends."""
+    translated = await _read_answer(decision, wire, response, ctx)
+    if isinstance(translated, Failed):
+        return translated
+    message = orjson.loads(translated)
+    if not isinstance(message, dict) or message.get("type") != "message":
+        return _failure(
+            decision,
+            502,
+            f"upstream {decision.target.provider.name} answered a stream request with JSON that is not a message",
+        )
+    return Committed(decision, response, ReplayedStream(), replay(message), _no_chunks(), forwarded, ex.attempts)
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:

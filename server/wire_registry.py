@@ -97,6 +97,20 @@ class _AnthropicStream:
         return self._relay.error is not None
 
 
+class ReplayedStream:
+    """The adapter of a stream synthesised whole from a JSON answer (engine.wire.replay): every byte is
+    already held, nothing more arrives, and it is complete."""
+
+    complete = True
+    errored = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        raise StreamBroken("a replayed stream has no upstream stream", b"")
+
+    def finish(self) -> bytes:
+        return b""
+
+
 def _whole_events(data: bytes, count: int) -> bytes:
     """The first `count` events of `data`, which starts at an event boundary (rare path: decoded again)."""
     if count <= 0:

@@ -14,7 +14,7 @@ import orjson
 
 from tests.fakes import anthropic_stream as A
 from tests.fakes import openai_stream as O
-from tests.fakes.responses import Hang, Raw, Stream
+from tests.fakes.responses import Hang, Json, Raw, Stream
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import CLIENT_KEY, RULES, Stack, base_config, start_proxy, write_stack_files
 
@@ -129,3 +129,39 @@ def test_compressed_upstream_answers_are_decoded(stack: Stack) -> None:
     plain = stack.post("/v1/messages", {**STREAM, "stream": False})
     assert plain.status_code == 200
     assert plain.json()["content"][0]["text"] == "squeezed answer"
+
+
+def test_json_answer_to_a_stream_request_is_replayed_as_a_stream(stack: Stack) -> None:
+    """A compatible server that ignores `stream` answers with one JSON body: the client still gets the
+    Anthropic stream for that message, which the real SDK accumulates to the same message."""
+    answer = A.message(A.thinking("plan"), A.text("done"), A.tool_use("Bash", {"command": "ls"}))
+    stack.fake.add("/v1/messages", Json(answer))
+    with stack.anthropic().messages.stream(
+        model="claude-x", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    ) as events:
+        kinds = [event.type for event in events]
+        final = events.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    got = final.model_dump(mode="json", exclude_unset=True)
+    got.pop("stop_details", None)
+    assert got == {**answer, "model": "claude-x"}  # the answer names the model the client asked for
+
+
+def test_openai_json_answer_to_a_stream_request_is_replayed_as_a_stream(stack: Stack) -> None:
+    call = O.ToolCall("call_1", "Read", ('{"file_path": "a.py"}',))
+    stack.fake.add("/v1/chat/completions", Json(O.chat_completion(content="reading", tool_calls=[call])))
+    streamed = stack.post("/v1/messages", {**STREAM, "model": "gpt-4o"})
+    assert streamed.status_code == 200
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    payloads = [orjson.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: ")]
+    assert [p["type"] for p in payloads][-2:] == ["message_delta", "message_stop"]
+    blocks = [p["content_block"]["type"] for p in payloads if p["type"] == "content_block_start"]
+    assert blocks == ["text", "tool_use"]
+    assert payloads[-2]["delta"]["stop_reason"] == "tool_use"
+
+
+def test_json_error_body_with_200_to_a_stream_request_is_a_502(stack: Stack) -> None:
+    stack.fake.add("/v1/messages", Json({"type": "error", "error": {"type": "api_error", "message": "x"}}))
+    answer = stack.post("/v1/messages", STREAM)
+    assert answer.status_code == 502
+    assert answer.json()["error"]["message"].endswith("with JSON that is not a message")
