@@ -33,6 +33,9 @@ MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (
 # (at most max_tokens of output) is far smaller.
 MAX_RESPONSE_BODY = 32 * 1024 * 1024
 SNIPPET = 200
+# Claude Code's requests are ~4.4 bytes of compact JSON per cl100k token (its real requests in
+# shared/claude-code/fixtures: 4.3-4.5): the size-based stand-in for a count.
+BYTES_PER_TOKEN = 4.4
 CONNECT_RETRY_CAP = 0.2  # seconds: a refused connection fails fast, so the client hears within ~1 s
 
 
@@ -68,25 +71,35 @@ class Exchange:
     budget: RetryBudget
     breaker: Breaker | None = None
     attempts: int = 0
+    body_size: int = 0  # the client's request body, in bytes: a translated stream's first estimate
 
 
 def new_id(prefix: str) -> str:
     return prefix + "01" + secrets.token_hex(11)
 
 
-def translation_context(snapshot: Snapshot, decision: Decision) -> TranslationContext:
+def translation_context(snapshot: Snapshot, decision: Decision, body_size: int = 0) -> TranslationContext:
     target = decision.target
     requested = decision.requested_model
     upstream_name = target.upstream_model or requested
     stop = decision.request.get("stop_sequences")
+    translated = target.provider.format != "anthropic"
+    features = decision.features
+
+    def early() -> int:
+        # A stream's message_start comes before the upstream's usage (which follows in message_delta):
+        # the count when a rule already made it, else the request's size, not the tokenizer (~45 MB).
+        return features.tokens if features.tokens_computed else round(body_size / BYTES_PER_TOKEN)
+
     return TranslationContext(
         requested_model=requested,
         target=target,
         response_model=requested if snapshot.server.response_model == "requested" else upstream_name,
         new_id=new_id,
-        # Only translated upstreams may omit usage; the estimate is costly: counted only when needed
-        # (a stream's message_start, an answer without usage), never for Anthropic targets.
-        count_input_tokens=(lambda: decision.features.tokens) if target.provider.format != "anthropic" else None,
+        # Only translated upstreams may omit usage; the estimate is costly: counted only when an answer
+        # comes without usage, never for Anthropic targets.
+        count_input_tokens=(lambda: features.tokens) if translated else None,
+        early_input_tokens=early if translated and body_size > 0 else None,
         stop_sequences=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
     )
 
@@ -123,7 +136,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
     upstream_request = wire.build_request(target, decision.request, ex.client_headers)
-    ctx = translation_context(ex.snapshot, decision)
+    ctx = translation_context(ex.snapshot, decision, ex.body_size)
     attempt = 0
     while True:
         ex.attempts += 1

@@ -61,7 +61,9 @@ async def messages(request: Request) -> HTTPResponse | None:
         fields.update(model=body["model"], stream=stream)
         headers = client_headers(request)
         decision = decide(snapshot, body, headers, state.estimator)
-        exchange = Exchange(snapshot, state.http(), headers, stream, state.budget, state.breaker)
+        exchange = Exchange(
+            snapshot, state.http(), headers, stream, state.budget, state.breaker, body_size=len(request.body)
+        )
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
         out_headers = route_headers(snapshot, result.decision, request_id)

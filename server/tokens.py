@@ -71,9 +71,12 @@ def warm_estimator(estimator: TokenEstimator) -> None:
 
 
 def needs_tokens(snapshot: Snapshot) -> bool:
-    """Will ordinary /v1/messages traffic need token counts? Translated (non-Anthropic) targets report an
-    estimate in message_start; a routing rule with a `tokens` condition on a configured route counts."""
-    if any(p.format != "anthropic" for p in snapshot.providers.values()):
+    """Will ordinary /v1/messages traffic need token counts? A routing rule with a `tokens` condition on
+    a configured route counts every request; a translated upstream whose profile says its streams carry
+    no usage needs the estimate for every stream's message_delta. Other translated upstreams report
+    usage themselves (message_start carries a size-based figure): the tokenizer loads only if an answer
+    ever comes without usage."""
+    if any(p.format != "anthropic" and not p.profile.stream_usage for p in snapshot.providers.values()):
         return True
     return any(
         _uses_tokens(rule.when)

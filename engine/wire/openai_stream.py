@@ -309,7 +309,7 @@ class StreamTranslator:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": usage_of(None, ctx.input_tokens()),
+            "usage": usage_of(None, ctx.start_input_tokens()),
         }
         out.append(SSEEvent(_dumps({"type": "message_start", "message": message}), "message_start"))
 

@@ -38,8 +38,16 @@ class TranslationContext:
     stop_sequences: tuple[str, ...] = field(default=())
     # Computes the estimate on first need instead (token counting is the costly part); wins when set.
     count_input_tokens: Callable[[], int] | None = None
+    # A cheap figure for a stream's message_start, before the upstream's own usage arrives (it follows
+    # in message_delta); None: message_start carries `input_tokens()`.
+    early_input_tokens: Callable[[], int] | None = None
 
     def input_tokens(self) -> int:
         """The input-token estimate: `count_input_tokens()` when given, else `input_tokens_estimate`."""
         count = self.count_input_tokens
         return count() if count is not None else self.input_tokens_estimate
+
+    def start_input_tokens(self) -> int:
+        """What message_start reports: the cheap early figure when there is one."""
+        early = self.early_input_tokens
+        return early() if early is not None else self.input_tokens()

@@ -30,6 +30,7 @@ def probing_create_app(*args: Any, **kwargs: Any) -> Any:
         report["openai_translator_loaded"] = "engine.wire.openai" in sys.modules
         await asyncio.sleep(server.app.TOUCH_UP_DELAY + 0.3)
         report["touched_later"] = getattr(Http, "__touched__", False)
+        report["tokenizer_loaded"] = "tiktoken" in sys.modules
         app.stop()
 
     return app
