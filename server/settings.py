@@ -22,6 +22,7 @@ class ServeSettings:
     eject_for: float = 30.0  # first ejection, doubling per repeat up to eject_cap
     eject_cap: float = 300.0
     header_timeout: float = 10.0  # total seconds to receive a request head (C8: Sanic's timer is inactivity)
+    max_connections_per_ip: int = 256  # open connections per peer address (C8); 0 = no cap
 
     def bind(self, snapshot: Snapshot) -> tuple[str, int]:
         host = self.host if self.host is not None else snapshot.server.host

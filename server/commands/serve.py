@@ -7,6 +7,7 @@ import gc
 import sys
 
 EXIT_CONFIG = 1
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="close a connection whose request head takes longer than this in total, however "
                         "slowly it trickles (default 10)")
+    parser.add_argument("--max-connections-per-ip", type=int, default=256, metavar="N",
+                        help="close a new connection at once when its peer address already has N open, loopback "
+                        "included; counted per worker process (default 256: a team behind one NAT address; "
+                        "0 = no cap)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info",
+                        help="lowest level of the JSON log lines on stderr (default info; debug adds e.g. "
+                        "config_changed; keys and bodies are never logged at any level)")
     parser.add_argument("--reload-debounce-ms", type=int, default=1600, metavar="MS",
                         help="wait this long for a burst of file changes to settle before reloading (default 1600)")
 
@@ -47,17 +55,18 @@ def run(args: argparse.Namespace) -> int:
     # Startup allocates ~100k long-lived objects (modules, classes, pydantic validators): collecting them
     # while they are built only costs time. Collection resumes, with them frozen, once the server listens.
     gc.disable()
+    import logging
     import socket
 
     from engine.errors import ConfigError
     from server.app import create_app
     from server.config_files import load_from_disk, locate_config
-    from server.header_deadline import with_header_timeout
+    from server.connection_cap import server_protocol
     from server.holder import SnapshotHolder
-    from server.logging_setup import setup_logging
+    from server.logging_setup import log_event, setup_logging
     from server.settings import ServeSettings, is_loopback
 
-    setup_logging()
+    log = setup_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     config_path = locate_config(args.config)
     try:
         loaded = load_from_disk(config_path)
@@ -79,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         eject_after=max(0, args.eject_after),
         eject_for=max(0.0, args.eject_for),
         header_timeout=max(0.1, args.header_timeout),
+        max_connections_per_ip=max(0, args.max_connections_per_ip),
     )
     host, port = settings.bind(snapshot)
     if not is_loopback(host) and not snapshot.server.auth_token and not settings.allow_insecure_bind:
@@ -101,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     sock.listen(1024)
     bound_port = sock.getsockname()[1]
+    log_event(log, logging.DEBUG, "serve_settings", config=config_path or "built-in default", host=host,
+              port=bound_port, workers=settings.workers, transport=settings.upstream_transport,
+              watch=settings.watch, header_timeout=settings.header_timeout,
+              max_connections_per_ip=settings.max_connections_per_ip)
     url_host = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     url = f"http://{url_host}:{bound_port}"
     # A wildcard bind is reached locally through loopback: that is what the export line should say.
@@ -118,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"export ANTHROPIC_BASE_URL={local_url}{prefix}", flush=True)
 
     holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
-    protocol = with_header_timeout(settings.header_timeout)
+    protocol = server_protocol(settings.header_timeout, settings.max_connections_per_ip)
     if settings.workers > 1:
         from sanic import Sanic
 

@@ -1,7 +1,8 @@
 """Fixtures for the reliability catalogue (../shared/reliability.md section 2, one test per scenario).
 
-Every proxy started here and every response read through `Rel.post`/`capture` is recorded, so the
-canary scan (X3, test_zz_x3_canary_scan.py, collected last) can search all of it for provider keys.
+Every proxy started here runs at `--log-level debug`, and its log and every response read through
+`Rel.post`/`capture` are recorded, so the canary scan (X3, test_zz_x3_canary_scan.py, collected last)
+can search all of it, DEBUG lines included, for provider keys.
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ def reliability_rules() -> dict[str, Any]:
     return {"routing": [*EXTRA_RULES, *RULES["routing"]]}
 
 
-def start_recorded(config_path: Path, **kw: Any) -> RunningProcess:
-    proxy = start_proxy(config_path, **kw)
+def start_recorded(config_path: Path, *, args: tuple[str, ...] = (), **kw: Any) -> RunningProcess:
+    """A proxy at DEBUG (a later `--log-level` in `args` wins) whose log the canary scan reads."""
+    proxy = start_proxy(config_path, args=("--log-level", "debug", *args), **kw)
     LOG_PATHS.append(proxy.log_path)
     return proxy
 
