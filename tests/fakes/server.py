@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -103,10 +104,18 @@ class FakeUpstream:
     when the queue is empty. A responder is a Response or `callable(RecordedRequest) -> Response`.
     The path `"*"` matches any path. Unscripted requests get a 404 Anthropic error. Paths under
     `/_fake/` are the control API (not recorded): `GET /_fake/requests`, `POST /_fake/script`.
+
+    `ssl_context`: a server SSLContext makes it an HTTPS server (`url` is `https://...`). Every TCP connection is
+    then recorded in `connections` before its handshake, and a failed handshake's error (as the server
+    saw it, e.g. the client's `unknown ca` alert) in `tls_failures`, so tests can count attempts that
+    never got as far as a request.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._port = port
+        self._ssl = ssl_context
+        self._connections: list[tuple[str, int]] = []
+        self._tls_failures: list[str] = []
         self._lock = threading.Condition()
         self._queues: dict[str, deque[Responder]] = {}
         self._always: dict[str, Responder] = {}
@@ -146,6 +155,33 @@ class FakeUpstream:
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._requests)
+
+    @property
+    def connections(self) -> list[tuple[str, int]]:
+        """Peer addresses of the TCP connections accepted so far, in order (recorded with `ssl_context` only)."""
+        with self._lock:
+            return list(self._connections)
+
+    @property
+    def tls_failures(self) -> list[str]:
+        """One message per TLS handshake that failed (with `ssl_context` only)."""
+        with self._lock:
+            return list(self._tls_failures)
+
+    def wait_for_tls_failures(self, n: int, timeout: float = 5.0) -> list[str]:
+        """Block until at least `n` handshakes failed; raise TimeoutError otherwise."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self._tls_failures) >= n, timeout):
+                raise TimeoutError(f"fake upstream saw {len(self._tls_failures)} failed handshake(s), expected {n}")
+            return list(self._tls_failures)
+
+    def wait_for_connection(self, peer: tuple[str, int], timeout: float = 5.0) -> list[tuple[str, int]]:
+        """Block until the connection from `peer` was accepted; return the connections accepted before it.
+        Connections are accepted in arrival order, so this is a barrier for every earlier one."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: peer in self._connections, timeout):
+                raise TimeoutError(f"fake upstream did not accept the connection from {peer}")
+            return self._connections[: self._connections.index(peer)]
 
     def wait_for_requests(self, n: int, timeout: float = 5.0) -> list[RecordedRequest]:
         """Block until at least `n` requests arrived; raise TimeoutError otherwise."""
@@ -209,7 +245,7 @@ class FakeUpstream:
         self._stop = asyncio.Event()
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self._port, limit=_MAX_HEAD)
         self.port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if self._ssl else 'http'}://127.0.0.1:{self.port}"
 
     async def _close(self) -> None:
         assert self._server is not None and self._stop is not None
@@ -229,6 +265,8 @@ class FakeUpstream:
         conn = _Conn(reader)
         seen: list[RecordedRequest] = []
         try:
+            if self._ssl is not None and not await self._handshake(writer, self._ssl):
+                return
             while True:
                 req = await self._read_request(conn)
                 if req is None:
@@ -266,6 +304,20 @@ class FakeUpstream:
                     req.closed_at = now
                     req.closed.set()
             self._tasks.discard(task)
+
+    async def _handshake(self, writer: asyncio.StreamWriter, context: ssl.SSLContext) -> bool:
+        """Record the TCP connection, then upgrade it to TLS; False (and recorded) when that fails."""
+        with self._lock:
+            self._connections.append(writer.get_extra_info("peername")[:2])
+            self._lock.notify_all()
+        try:
+            await writer.start_tls(context, ssl_handshake_timeout=5.0)
+        except (ssl.SSLError, OSError, TimeoutError) as exc:
+            with self._lock:
+                self._tls_failures.append(f"{type(exc).__name__}: {exc}")
+                self._lock.notify_all()
+            return False
+        return True
 
     async def _read_request(self, conn: _Conn) -> RecordedRequest | None:
         head = await conn.read_until(b"\r\n\r\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+import trustme
 
 from tests.fakes import Close, FakeUpstream, Hang, Json, Stream, anthropic_error, html, trickle
 from tests.fakes import anthropic_stream as A
@@ -234,3 +237,29 @@ def test_head_request_gets_headers_only(up: FakeUpstream) -> None:
     r = httpx.head(up.url + "/api/hello")
     assert r.status_code == 200 and r.content == b""
     assert up.requests[0].method == "HEAD"
+
+
+def test_tls_fake_serves_https_and_records_connections_and_failed_handshakes() -> None:
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    with FakeUpstream(ssl_context=server) as fake:
+        fake.always("*", Json({"x": 1}))
+        assert fake.url == f"https://127.0.0.1:{fake.port}"
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(fake.url + "/a")  # certifi's roots: the test CA is unknown
+        assert [f for f in fake.wait_for_tls_failures(1) if "UNKNOWN_CA" in f] == fake.tls_failures
+        r = httpx.get(fake.url + "/b", verify=trusting)
+        assert r.status_code == 200 and r.json() == {"x": 1}
+        assert [req.path for req in fake.requests] == ["/b"]
+        with socket.create_connection(("127.0.0.1", fake.port)) as probe:  # a barrier: accepted after the rest
+            earlier = fake.wait_for_connection(probe.getsockname()[:2])
+        assert len(earlier) == 2 and fake.connections[:2] == earlier
+
+
+def test_plain_fake_records_no_connections(up: FakeUpstream) -> None:
+    up.always("*", Json({"x": 1}))
+    assert httpx.get(up.url + "/c").status_code == 200
+    assert up.url.startswith("http://") and up.connections == [] and up.tls_failures == []

@@ -94,12 +94,13 @@ def test_u8_dns_failure_is_502_naming_the_host_without_a_key(rel: Rel) -> None:
 
 
 def test_u9_tls_handshake_failure_is_502_without_a_key(rel: Rel) -> None:
-    """Partial U9: the `tls` target speaks plaintext on an https URL, so the handshake fails. A
-    self-signed certificate (verification failure proper) needs `cryptography`/trustme, absent here."""
+    """U9, the handshake failure that is not a certificate problem: the `tls` target speaks plaintext on
+    an https URL. A 502 that does not claim a verification failure (certificates: test_u9_tls.py)."""
     response = rel.post("/v1/messages", {**OK, "model": "tls-x"})
     assert response.status_code == 502
     error = _error(response)
     assert error["type"] == "api_error"
+    assert "127.0.0.1" in error["message"] and "TLS verification failed" not in error["message"], error
     assert_no_canary(response.text + repr(response.headers))
 
 
