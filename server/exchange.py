@@ -217,7 +217,10 @@ async def _attempt(
         retry = min(backoff(attempt, settings), CONNECT_RETRY_CAP) if why == "connection failed" else None
         return _failure(decision, 502, f"could not connect to upstream {provider.name} ({host}): {why}", retry_in=retry)
     except httpx.PoolTimeout:
-        return _failure(decision, 529, "proxy overloaded: no upstream connection free", retry_in=None)
+        # The proxy's own pool is full: overload here, not a failing target. No ejection, no fallback
+        # (it shares the pool), and a hint when to come back, as the in-flight limit's 529 gives.
+        body = error_body(529, "proxy overloaded: no upstream connection free")
+        return Failed(decision, 529, body, {"retry-after": "1"}, failover=False, target_fault=False)
     except httpx.TransportError as exc:
         return _failure(
             decision,

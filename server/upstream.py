@@ -11,11 +11,13 @@ auth, redirect and cookie machinery costs ~0.2 ms of CPU per request on a 126 KB
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -50,6 +52,12 @@ FORWARDED_RESPONSE_PREFIXES = ("anthropic-ratelimit-", "x-ratelimit-")
 FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry", "request-id"})
 
 TRANSPORTS = ("aiohttp", "httpx")
+
+# aiohttp reports a request that timed out waiting for a free pooled connection as the same
+# ConnectionTimeoutError as a connect that timed out (httpx-aiohttp maps both to ConnectTimeout), so its
+# pool-wait trace hooks mark, per request, whether it is queued: queued when the timeout hits is a
+# PoolTimeout (the proxy is overloaded), as httpx's own pool raises, not an unreachable upstream.
+_POOL_WAIT: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("cc_proxy_pool_wait", default=None)
 
 
 class UpstreamClient(httpx.AsyncClient):
@@ -89,9 +97,26 @@ def _session_factory(max_connections: int, ssl_context: ssl.SSLContext) -> Calla
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=max_connections, ssl=ssl_context)
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_queued_start.append(_queued)
+        trace.on_connection_queued_end.append(_dequeued)
+        return aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trace_configs=[trace]
+        )
 
     return make
+
+
+async def _queued(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
+    flag = _POOL_WAIT.get()  # runs in the requesting task: open_response's context
+    if flag is not None:
+        flag[0] = True
+
+
+async def _dequeued(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
+    flag = _POOL_WAIT.get()  # not called when the wait is cancelled by the timeout
+    if flag is not None:
+        flag[0] = False
 
 
 @functools.lru_cache(maxsize=256)
@@ -138,7 +163,16 @@ async def open_response(
         merged[name] = value
     extensions = {"timeout": _timeout(connect_timeout)}
     built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
-    response: httpx.Response = await transport.handle_async_request(built)
+    queued = [False]
+    token = _POOL_WAIT.set(queued)
+    try:
+        response: httpx.Response = await transport.handle_async_request(built)
+    except httpx.ConnectTimeout as exc:
+        if queued[0]:
+            raise httpx.PoolTimeout("no pooled upstream connection became free in time") from exc
+        raise
+    finally:
+        _POOL_WAIT.reset(token)
     return response
 
 
