@@ -45,6 +45,7 @@ def test_golden(case: Path) -> None:
 
 _text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30)
 # Integers as orjson parses them from an upstream answer (larger ones arrive as floats).
+_ints = st.integers(-(2**63), 2**64 - 1)
 _blocks = st.one_of(
     st.builds(lambda t: {"type": "text", "text": t}, _text),
     st.builds(lambda t, s: {"type": "thinking", "thinking": t, "signature": s}, _text, _text),
@@ -52,7 +53,7 @@ _blocks = st.one_of(
         lambda i, n, args: {"type": "tool_use", "id": f"toolu_{i}", "name": n, "input": args},
         st.integers(0, 10**6),
         st.sampled_from(["Read", "Bash", "Edit"]),
-        st.dictionaries(st.text(max_size=8), st.one_of(_text, st.integers(-(2**63), 2**64 - 1), st.booleans(), st.none()), max_size=3),
+        st.dictionaries(st.text(max_size=8), st.one_of(_text, _ints, st.booleans(), st.none()), max_size=3),
     ),
 )
 
