@@ -14,11 +14,11 @@ import anthropic
 import httpx
 import openai
 import pytest
-import trustme
 
 from tests.fakes import Close, FakeUpstream, Hang, Json, Stream, anthropic_error, html, trickle
 from tests.fakes import anthropic_stream as A
 from tests.fakes import openai_stream as O
+from tests.fakes.tls import CA
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -240,7 +240,7 @@ def test_head_request_gets_headers_only(up: FakeUpstream) -> None:
 
 
 def test_tls_fake_serves_https_and_records_connections_and_failed_handshakes() -> None:
-    ca = trustme.CA()
+    ca = CA()
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server)
     trusting = ssl.create_default_context()

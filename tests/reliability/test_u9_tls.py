@@ -1,11 +1,12 @@
 """U9 (../shared/reliability.md section 2): an upstream whose certificate fails verification is a 502
 "TLS verification failed", never retried (with or without verification), and never sent the request.
 
-The TLS fake is FakeUpstream with a server context from a trustme CA. Through the real `cc-proxy serve`
-process the CA is untrusted (the proxy trusts certifi's roots only). Wrong hostname needs a CA the proxy
-trusts and the proxy has no per-provider CA option, so that case runs in-process: the product's own
-upstream client (`server.upstream.create_client`) with the test CA added to its SSL context, driven
-through `server.exchange.run` on a snapshot loaded from a config file, as the request handler does.
+The TLS fake is FakeUpstream with a server context from a throwaway CA (tests/fakes/tls.py). Through
+the real `cc-proxy serve` process the CA is untrusted (the proxy trusts certifi's roots only). Wrong
+hostname needs a CA the proxy trusts and the proxy has no per-provider CA option, so that case runs
+in-process: the product's own upstream client (`server.upstream.create_client`) with the test CA added
+to its SSL context, driven through `server.exchange.run` on a snapshot loaded from a config file, as
+the request handler does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-import trustme
 
 from engine.decide import decide
 from server.config_files import load_from_disk
@@ -30,6 +30,7 @@ from server.upstream import create_client
 from tests.conftest import RunningProcess
 from tests.fakes import anthropic_stream as A
 from tests.fakes.server import FakeUpstream
+from tests.fakes.tls import CA
 from tests.reliability.conftest import OK, STREAM, capture, log_entries, start_recorded
 from tests.server.conftest import (
     ANTHROPIC_KEY,
@@ -60,13 +61,13 @@ def tls_config(plain_url: str, tls_url: str) -> dict[str, Any]:
     return config
 
 
-def server_context(ca: trustme.CA, *hosts: str) -> ssl.SSLContext:
+def server_context(ca: CA, *hosts: str) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert(*hosts).configure_cert(context)
     return context
 
 
-def attempts_at(fake: FakeUpstream, ca: trustme.CA, since: int) -> list[tuple[str, int]]:
+def attempts_at(fake: FakeUpstream, ca: CA, since: int) -> list[tuple[str, int]]:
     """The TCP connections the fake accepted after the first `since`, once every connection made so far
     is in: a probe connection (trusting `ca`, so its own handshake succeeds) is accepted after all of them."""
     context = ssl.create_default_context()
@@ -83,7 +84,7 @@ def attempts_at(fake: FakeUpstream, ca: trustme.CA, since: int) -> list[tuple[st
 class Tls:
     plain: FakeUpstream  # the healthy fallback (and the shared config's other providers)
     tls: FakeUpstream  # certificate from `ca`, which the proxy does not trust
-    ca: trustme.CA
+    ca: CA
     proxy: RunningProcess
 
     def post(self, body: dict[str, Any]) -> httpx.Response:
@@ -95,7 +96,7 @@ class Tls:
 def tls_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tls]:
     """A proxy per upstream transport (`serve --upstream-transport`): each has its own TLS stack."""
     base = tmp_path_factory.mktemp("u9")
-    ca = trustme.CA()  # a fresh self-signed root: in no trust store
+    ca = CA()  # a fresh self-signed root: in no trust store
     with FakeUpstream() as plain, FakeUpstream(ssl_context=server_context(ca, "127.0.0.1")) as tls:
         rules = {"routing": [*TLS_RULES, *RULES["routing"]]}
         config_path = write_stack_files(base, tls_config(plain.url, tls.url), rules)
@@ -156,7 +157,7 @@ def test_u9_untrusted_certificate_fails_over_to_the_fallback(tls_stack: Tls) -> 
 # -- wrong hostname: in-process, with the test CA added to the product client's trust ----------------
 
 
-async def _exchange(config_path: Path, ca: trustme.CA) -> tuple[int, bytes, int]:
+async def _exchange(config_path: Path, ca: CA) -> tuple[int, bytes, int]:
     """One non-stream request for `ss-x` through the handler's path: decide, then `run` on the product's
     default (aiohttp) upstream client trusting `ca` as well as certifi's roots."""
     snapshot = load_from_disk(str(config_path), env=PROXY_ENV).snapshot
@@ -179,7 +180,7 @@ async def _exchange(config_path: Path, ca: trustme.CA) -> tuple[int, bytes, int]
 def test_u9_trusted_certificate_for_another_host_is_tls_verification_failed(
     tmp_path: Path, hosts: tuple[str, ...]
 ) -> None:
-    ca = trustme.CA()
+    ca = CA()
     with FakeUpstream() as plain, FakeUpstream(ssl_context=server_context(ca, *hosts)) as tls:
         config_path = write_stack_files(tmp_path, tls_config(plain.url, tls.url), {"routing": TLS_RULES})
         status, body, attempts = asyncio.run(_exchange(config_path, ca))
@@ -194,7 +195,7 @@ def test_u9_trusted_certificate_for_another_host_is_tls_verification_failed(
 
 def test_u9_control_the_same_client_and_ca_accept_the_right_host(tmp_path: Path) -> None:
     """Without this, the wrong-hostname test could pass because the CA was never trusted."""
-    ca = trustme.CA()
+    ca = CA()
     with FakeUpstream() as plain, FakeUpstream(ssl_context=server_context(ca, "127.0.0.1")) as tls:
         tls.always("/v1/messages", A.auto(A.message(A.text("over tls"))))
         config_path = write_stack_files(tmp_path, tls_config(plain.url, tls.url), {"routing": TLS_RULES})
