@@ -16,8 +16,7 @@ import functools
 import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
     import ssl
 
     import aiohttp
+    from aiohttp.client_reqrep import ConnectionKey
+    from aiohttp.tracing import Trace
 
 # Never sent upstream whatever a wire module or config says (RFC 9110 7.6.1 and framing).
 HOP_BY_HOP = frozenset(
@@ -53,11 +54,12 @@ FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-shou
 
 TRANSPORTS = ("aiohttp", "httpx")
 
-# aiohttp reports a request that timed out waiting for a free pooled connection as the same
-# ConnectionTimeoutError as a connect that timed out (httpx-aiohttp maps both to ConnectTimeout), so its
-# pool-wait trace hooks mark, per request, whether it is queued: queued when the timeout hits is a
-# PoolTimeout (the proxy is overloaded), as httpx's own pool raises, not an unreachable upstream.
-_POOL_WAIT: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("cc_proxy_pool_wait", default=None)
+# aiohttp reports a request that timed out waiting for a free pooled connection with the same
+# ConnectionTimeoutError as a connect that timed out (httpx-aiohttp maps both to ConnectTimeout). The
+# connector marks the requesting task while it waits for a slot, so open_response raises PoolTimeout
+# then, as httpx's own pool does: the proxy is overloaded, the upstream is not unreachable. Only a
+# request that has to wait pays for the mark (aiohttp's trace hooks would cost ~20 us every request).
+_POOL_WAITING: contextvars.ContextVar[bool] = contextvars.ContextVar("cc_proxy_pool_waiting", default=False)
 
 
 class UpstreamClient(httpx.AsyncClient):
@@ -96,27 +98,26 @@ def _session_factory(max_connections: int, ssl_context: ssl.SSLContext) -> Calla
     def make() -> aiohttp.ClientSession:
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=max_connections, ssl=ssl_context)
-        trace = aiohttp.TraceConfig()
-        trace.on_connection_queued_start.append(_queued)
-        trace.on_connection_queued_end.append(_dequeued)
-        return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trace_configs=[trace]
-        )
+        connector = _connector_class()(limit=max_connections, ssl=ssl_context)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     return make
 
 
-async def _queued(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
-    flag = _POOL_WAIT.get()  # runs in the requesting task: open_response's context
-    if flag is not None:
-        flag[0] = True
+@functools.cache
+def _connector_class() -> type[aiohttp.TCPConnector]:
+    """Built on first use: aiohttp is imported only when the aiohttp transport is."""
+    import aiohttp
 
+    class PoolConnector(aiohttp.TCPConnector):
+        async def _wait_for_available_connection(self, key: ConnectionKey, traces: list[Trace]) -> None:
+            # aiohttp's wait for a slot of a full pool (test_c11_pool_timeout.py fails if it is renamed).
+            # Awaited in the requesting task, so the mark is in open_response's context.
+            _POOL_WAITING.set(True)
+            await super()._wait_for_available_connection(key, traces)
+            _POOL_WAITING.set(False)  # not reached when the wait times out
 
-async def _dequeued(_session: Any, _ctx: SimpleNamespace, _params: Any) -> None:
-    flag = _POOL_WAIT.get()  # not called when the wait is cancelled by the timeout
-    if flag is not None:
-        flag[0] = False
+    return PoolConnector
 
 
 @functools.lru_cache(maxsize=256)
@@ -163,16 +164,13 @@ async def open_response(
         merged[name] = value
     extensions = {"timeout": _timeout(connect_timeout)}
     built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
-    queued = [False]
-    token = _POOL_WAIT.set(queued)
+    _POOL_WAITING.set(False)  # an earlier request of this task may have left its wait by cancellation
     try:
         response: httpx.Response = await transport.handle_async_request(built)
     except httpx.ConnectTimeout as exc:
-        if queued[0]:
+        if _POOL_WAITING.get():
             raise httpx.PoolTimeout("no pooled upstream connection became free in time") from exc
         raise
-    finally:
-        _POOL_WAIT.reset(token)
     return response
 
 
