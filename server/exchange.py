@@ -25,7 +25,7 @@ from server.breaker import Breaker
 from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
 from server.retry import RetryBudget, backoff, retry_delay
-from server.upstream import body_chunks, forwarded_response_headers, open_response
+from server.upstream import POOL_FULL, body_chunks, forwarded_response_headers, open_response
 from server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
@@ -219,7 +219,7 @@ async def _attempt(
     except httpx.PoolTimeout:
         # The proxy's own pool is full: overload here, not a failing target. No ejection, no fallback
         # (it shares the pool), and a hint when to come back, as the in-flight limit's 529 gives.
-        body = error_body(529, "proxy overloaded: no upstream connection free")
+        body = error_body(529, POOL_FULL)
         return Failed(decision, 529, body, {"retry-after": "1"}, failover=False, target_fault=False)
     except httpx.TransportError as exc:
         return _failure(

@@ -19,7 +19,7 @@ from server.errors import JSON, error_response, new_request_id
 from server.handlers_messages import admit, client_headers, messages
 from server.request_body import check_messages_request, parse_json_object
 from server.state import authorize, get_state, route_headers
-from server.upstream import forwarded_response_headers, open_response
+from server.upstream import POOL_FULL, forwarded_response_headers, open_response
 
 log = logging.getLogger("cc_proxy")
 
@@ -63,6 +63,8 @@ async def _upstream_count(
         response = await open_response(
             client, target.provider, upstream_request, credentials, connect_timeout=snapshot.server.connect_timeout
         )
+    except httpx.PoolTimeout:  # the proxy's own pool is full (server/upstream.py), as in the exchange
+        raise ProxyError(529, POOL_FULL, headers={"retry-after": "1"}) from None
     except httpx.HTTPError as exc:
         raise ProxyError(502, f"upstream {target.provider.name} count_tokens failed: {type(exc).__name__}") from None
     try:

@@ -53,6 +53,7 @@ FORWARDED_RESPONSE_PREFIXES = ("anthropic-ratelimit-", "x-ratelimit-")
 FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-should-retry", "request-id"})
 
 TRANSPORTS = ("aiohttp", "httpx")
+POOL_FULL = "proxy overloaded: no upstream connection free"  # the 529 for httpx.PoolTimeout
 
 # aiohttp reports a request that timed out waiting for a free pooled connection with the same
 # ConnectionTimeoutError as a connect that timed out (httpx-aiohttp maps both to ConnectTimeout). The

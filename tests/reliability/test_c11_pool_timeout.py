@@ -141,3 +141,41 @@ def test_c11_a_connect_timeout_with_a_free_pool_stays_a_502_connect_failure(tmp_
     assert "retry-after" not in dead.headers
     assert attempts > 1  # a connect failure is retried (a full pool is not)
     assert breaker.ejected("dead")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_c11_count_tokens_on_a_full_pool_is_the_same_529(tmp_path: Path, transport: str) -> None:
+    """`count_tokens` forwarded to an Anthropic target's own endpoint meets the same full pool: the same
+    529 with `retry-after`, not a 502."""
+    from engine.errors import ProxyError
+    from server.handlers import _upstream_count
+
+    with FakeUpstream() as fake:
+        fake.always("*", Hang())
+        snapshot = _snapshot(tmp_path, fake.url)
+
+        async def count_while_held() -> ProxyError:
+            client = create_client(transport, max_connections=1)
+            first = asyncio.create_task(
+                run(Exchange(snapshot, client, {}, False, RetryBudget()), decide(snapshot, REQUEST, {}, None))
+            )
+            try:
+                await asyncio.to_thread(fake.wait_for_requests, 1)
+                with pytest.raises(ProxyError) as raised:
+                    await asyncio.wait_for(
+                        _upstream_count(snapshot, decide(snapshot, REQUEST, {}, None), {}, {}, client), SAFETY
+                    )
+                return raised.value
+            finally:
+                first.cancel()
+                await asyncio.gather(first, return_exceptions=True)
+                await client.aclose()
+
+        err = asyncio.run(count_while_held())
+        assert len(fake.requests) == 1
+    assert (err.status, err.error_type, err.message) == (
+        529,
+        "overloaded_error",
+        "proxy overloaded: no upstream connection free",
+    )
+    assert err.headers == {"retry-after": "1"}
