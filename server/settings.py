@@ -30,6 +30,18 @@ class ServeSettings:
         return host, port
 
 
+def bind_refusal(host: str, auth_token: str | None, allow_insecure: bool) -> str | None:
+    """Why `serve` must not listen on `host` (reliability X2), or None: a non-loopback address without
+    server.auth_token would let anyone who reaches it spend the configured keys, unless the operator
+    said --insecure-no-auth."""
+    if is_loopback(host) or auth_token or allow_insecure:
+        return None
+    return (
+        f"refusing to listen on {host}: a non-loopback address needs server.auth_token "
+        "(clients then send it as x-api-key or Bearer); --insecure-no-auth overrides"
+    )
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

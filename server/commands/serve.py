@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from server.connection_cap import server_protocol
     from server.holder import SnapshotHolder
     from server.logging_setup import log_event, setup_logging
-    from server.settings import ServeSettings, is_loopback
+    from server.settings import ServeSettings, bind_refusal
 
     log = setup_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     config_path = locate_config(args.config)
@@ -91,12 +91,9 @@ def run(args: argparse.Namespace) -> int:
         max_connections_per_ip=max(0, args.max_connections_per_ip),
     )
     host, port = settings.bind(snapshot)
-    if not is_loopback(host) and not snapshot.server.auth_token and not settings.allow_insecure_bind:
-        print(
-            f"cc-proxy: refusing to listen on {host}: a non-loopback address needs server.auth_token "
-            "(clients then send it as x-api-key or Bearer); --insecure-no-auth overrides",
-            file=sys.stderr,
-        )
+    refusal = bind_refusal(host, snapshot.server.auth_token, settings.allow_insecure_bind)
+    if refusal is not None:
+        print(f"cc-proxy: {refusal}", file=sys.stderr)
         return EXIT_CONFIG
     for warning in snapshot.warnings:
         print(warning.render(), file=sys.stderr)

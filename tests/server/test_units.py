@@ -13,6 +13,7 @@ from server.auth import client_authorized
 from server.credentials import credential_headers
 from server.request_body import check_messages_request, parse_json_object
 from server.retry import RetryBudget, retry_after_seconds, retry_delay
+from server.settings import bind_refusal
 
 OK = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -199,3 +200,27 @@ def test_last_event_end(data: bytes, end: int) -> None:
     from server.wire_registry import _last_event_end
 
     assert _last_event_end(data) == end
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "insecure", "refused"),
+    [
+        ("127.0.0.1", None, False, False),
+        ("::1", None, False, False),
+        ("[::1]", None, False, False),
+        ("localhost", None, False, False),
+        ("0.0.0.0", None, False, True),
+        ("::", None, False, True),
+        ("192.168.1.20", None, False, True),
+        ("0.0.0.0", "team-token", False, False),
+        ("0.0.0.0", None, True, False),  # --insecure-no-auth: the explicit override (X2)
+    ],
+)
+def test_bind_refusal(host: str, token: str | None, insecure: bool, refused: bool) -> None:
+    """X2: only loopback listens without server.auth_token, unless --insecure-no-auth says so. The
+    refusal itself is also checked end to end (test_auth_prefix); the override is checked here so that
+    no test binds a non-loopback address."""
+    reason = bind_refusal(host, token, insecure)
+    assert (reason is not None) is refused
+    if reason is not None:
+        assert host in reason and "auth_token" in reason and "--insecure-no-auth" in reason
