@@ -33,6 +33,22 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Reference material (protocol notes, real Claude Code requests) sits next to the repository, in CI too.
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
+# Every proxy the tests start runs at DEBUG; the X3 canary scan (tests/reliability/test_zz_x3_canary_scan.py,
+# moved to the end of the session below) reads their logs for the keys they were given.
+PROXY_LOGS: list[Path] = []
+PROXY_SECRETS: set[str] = set()
+
+
+def record_proxy(log_path: Path, env: Mapping[str, str] | None) -> None:
+    PROXY_LOGS.append(log_path)
+    PROXY_SECRETS.update(value for value in (env or {}).values() if len(value) >= 12)  # keys, not flags
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The canary scan runs last, over every proxy log of the session (a stable sort keeps the rest)."""
+    items.sort(key=lambda item: "test_zz_x3_canary_scan" in item.nodeid)
+
+
 START_TIMEOUT = 30.0  # seconds for a process to print its URL; generous for a loaded 2-core CI machine
 URL_PATTERN = re.compile(r"https?://127\.0\.0\.1:\d+\S*")
 
@@ -180,7 +196,9 @@ def proxy_server(tmp_path: Path) -> Iterator[ProxyFactory]:
         _write(config_path, config)
         for name, content in (files or {}).items():
             _write(base / name, content)
-        argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0", *args)
+        # DEBUG unless `args` says otherwise (argparse: the last --log-level wins)
+        argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0",
+                "--log-level", "debug", *args)
         running = start_process(
             argv,
             log_path=tmp_path / f"{base.name}.log",  # outside the watched config directory
@@ -188,6 +206,7 @@ def proxy_server(tmp_path: Path) -> Iterator[ProxyFactory]:
             cwd=REPO_ROOT,
             pattern=re.compile(r"listening on (http://127\.0\.0\.1:\d+)"),
         )
+        record_proxy(running.log_path, env)
         server = ProxyServer(running.proc, running.url, running.log_path, running.argv, config_path)
         started.append(server)
         return server

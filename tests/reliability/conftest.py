@@ -18,13 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RunningProcess
+from tests.conftest import PROXY_LOGS, RunningProcess
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import CLIENT_KEY, RULES, Stack, base_config, start_proxy, write_stack_files
 
-# Everything the proxy said during this session: log files and response heads/bodies.
+# Everything the proxies said during this session: response heads/bodies captured here, and every proxy
+# log (tests.conftest.PROXY_LOGS: all proxies of the session, each at DEBUG).
 CAPTURED: list[bytes] = []
-LOG_PATHS: list[Path] = []
+LOG_PATHS: list[Path] = PROXY_LOGS
 
 OK: dict[str, Any] = {"model": "claude-x", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 STREAM: dict[str, Any] = {**OK, "stream": True}
@@ -94,10 +95,8 @@ def reliability_rules() -> dict[str, Any]:
 
 
 def start_recorded(config_path: Path, *, args: tuple[str, ...] = (), **kw: Any) -> RunningProcess:
-    """A proxy at DEBUG (a later `--log-level` in `args` wins) whose log the canary scan reads."""
-    proxy = start_proxy(config_path, args=("--log-level", "debug", *args), **kw)
-    LOG_PATHS.append(proxy.log_path)
-    return proxy
+    """A proxy at DEBUG (as every test proxy; a `--log-level` in `args` wins) whose log the scan reads."""
+    return start_proxy(config_path, args=args, **kw)
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """X3: the provider keys are canaries; search everything the proxy said for them in every encoding.
 
-Collected last in this directory, so it scans what the other reliability tests captured (each proxy's
-log, every response's status, headers and body), after provoking its own errors so it means something
-when run alone. Every proxy of tests/reliability runs at `--log-level debug` (conftest.start_recorded),
-and the scan checks that each log really holds DEBUG lines, a reload's `config_changed` among them.
+Run last in the session (tests/conftest.py reorders it), so it scans every proxy log of the session
+(every test proxy runs at `--log-level debug`: tests/conftest.py proxy_server, tests/server/conftest.py
+start_proxy) and every response the reliability tests captured (status, headers, body), after
+provoking its own errors so it means something when run alone. It checks that each log really holds
+DEBUG lines, a reload's `config_changed` among them, and searches them for the shared canaries, the
+client key and every key a test gave its proxy.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from tests.conftest import PROXY_SECRETS
 from tests.fakes import anthropic_stream as A
 from tests.fakes.responses import Close, Hang, anthropic_error, html
 from tests.reliability.conftest import CAPTURED, LOG_PATHS, OK, STREAM, Rel
@@ -71,7 +74,7 @@ def test_x3_no_canary_key_in_any_log_header_or_body(rel: Rel) -> None:
     assert all(debug.values()), f"logs without a DEBUG line: {[w for w, e in debug.items() if not e][:3]}"
     assert any("config_changed" in events for events in debug.values())
     haystacks += [(f"response {i}", text) for i, text in enumerate(CAPTURED)]
-    for secret in (*CANARIES, CLIENT_KEY):
+    for secret in sorted({*CANARIES, CLIENT_KEY, *PROXY_SECRETS}):
         for form in _forms(secret):
             hits = [where for where, text in haystacks if form in text]
             assert not hits, f"canary {secret[:8]}... (form {form[:12]!r}...) found in {hits[:3]}"

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, RunningProcess, child_env, start_process
+from tests.conftest import REPO_ROOT, RunningProcess, child_env, record_proxy, start_process
 from tests.fakes.server import FakeUpstream
 
 # Canary secrets: they must reach the fake upstream in the right header and appear nowhere else.
@@ -144,14 +144,18 @@ def write_stack_files(base: Path, config: Mapping[str, Any], rules: Mapping[str,
 def start_proxy(
     config_path: Path, *, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
 ) -> RunningProcess:
-    argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0", *args)
-    return start_process(
+    # DEBUG unless `args` says otherwise (argparse: the last --log-level wins); the X3 scan reads the log
+    argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0",
+            "--log-level", "debug", *args)
+    proxy = start_process(
         argv,
         log_path=config_path.parent / "proxy.log",
         env=child_env({**PROXY_ENV, **(env or {})}),
         cwd=REPO_ROOT,
         pattern=re.compile(r"listening on (http://127\.0\.0\.1:\d+)"),
     )
+    record_proxy(proxy.log_path, env)
+    return proxy
 
 
 @pytest.fixture(scope="module")
