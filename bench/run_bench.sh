@@ -23,15 +23,8 @@ EXTRA=${EXTRA:-}
 OUT=$REPO/bench-results
 mkdir -p "$OUT"
 
-upstream_pid=""
-cleanup() { if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null || true; wait "$upstream_pid" 2>/dev/null || true; fi; }
-trap cleanup EXIT
-
-if ! curl -fsS "http://127.0.0.1:$UPSTREAM_PORT/_stats" >/dev/null 2>&1; then
-    taskset -c 0 "$BENCH_PY" "$BENCH_DIR/fake_upstream.py" --port "$UPSTREAM_PORT" >"$OUT/fake_upstream.log" 2>&1 &
-    upstream_pid=$!
-    for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$UPSTREAM_PORT/_stats" >/dev/null 2>&1 && break; sleep 0.1; done
-fi
+# shellcheck source=bench/fake_upstream.sh
+source "$REPO/bench/fake_upstream.sh"
 
 files=()
 for format in ${FORMATS//,/ }; do

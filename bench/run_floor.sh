@@ -18,14 +18,8 @@ TAG=${TAG:-}
 OUT=$REPO/bench-results
 mkdir -p "$OUT"
 
-upstream_pid=""
-cleanup() { if [ -n "$upstream_pid" ]; then kill "$upstream_pid" 2>/dev/null || true; wait "$upstream_pid" 2>/dev/null || true; fi; }
-trap cleanup EXIT
-if ! curl -fsS "http://127.0.0.1:$UPSTREAM_PORT/_stats" >/dev/null 2>&1; then
-    taskset -c 0 "$BENCH_PY" "$BENCH_DIR/fake_upstream.py" --port "$UPSTREAM_PORT" >"$OUT/fake_upstream.log" 2>&1 &
-    upstream_pid=$!
-    for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$UPSTREAM_PORT/_stats" >/dev/null 2>&1 && break; sleep 0.1; done
-fi
+# shellcheck source=bench/fake_upstream.sh
+source "$REPO/bench/fake_upstream.sh"
 name=null-sanic-aiohttp$TAG
 rm -f "$OUT/$name.jsonl"
 (cd "$BENCH_DIR" && "$BENCH_PY" bench.py --name "$name" --proxy-url "http://127.0.0.1:$PROXY_PORT" \

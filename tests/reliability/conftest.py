@@ -94,6 +94,14 @@ def reliability_rules() -> dict[str, Any]:
     return {"routing": [*EXTRA_RULES, *RULES["routing"]]}
 
 
+def connect(proxy: RunningProcess, *, timeout: float = 5.0) -> socket.socket:
+    """A raw TCP connection to the proxy (connect within 5 s), reads bounded by `timeout`."""
+    host, port = proxy.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=5)
+    sock.settimeout(timeout)
+    return sock
+
+
 def start_recorded(config_path: Path, *, args: tuple[str, ...] = (), **kw: Any) -> RunningProcess:
     """A proxy at DEBUG (as every test proxy; a `--log-level` in `args` wins) whose log the scan reads."""
     return start_proxy(config_path, args=args, **kw)

@@ -14,7 +14,13 @@ import pytest
 from server.connection_cap import ConnectionCapProtocol, server_protocol
 from server.header_deadline import HeaderDeadlineProtocol
 from tests.conftest import RunningProcess
-from tests.reliability.conftest import log_entries, reliability_config, reliability_rules, start_recorded
+from tests.reliability.conftest import (
+    connect,
+    log_entries,
+    reliability_config,
+    reliability_rules,
+    start_recorded,
+)
 from tests.server.conftest import write_stack_files
 
 CAP = 5
@@ -33,11 +39,6 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
         yield running
     finally:
         running.stop()
-
-
-def _connect(proxy: RunningProcess) -> socket.socket:
-    host, port = proxy.url.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=5)
 
 
 def _answered(sock: socket.socket) -> bool:
@@ -73,7 +74,7 @@ def _closed_at_once(sock: socket.socket) -> bool:
 
 
 def _open_counted(proxy: RunningProcess, n: int) -> list[socket.socket]:
-    socks = [_connect(proxy) for _ in range(n)]
+    socks = [connect(proxy) for _ in range(n)]
     assert all(_answered(sock) for sock in socks), "connections within the cap must be served"
     return socks
 
@@ -83,7 +84,7 @@ def _served_once_freed(proxy: RunningProcess) -> bool:
     asynchronously): retried for a while, each refused attempt closed at once."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with _connect(proxy) as sock:
+        with connect(proxy) as sock:
             if _answered(sock):
                 return True
         time.sleep(0.05)
@@ -101,16 +102,16 @@ def test_c8_the_connection_over_the_cap_is_closed_at_once_and_a_freed_slot_serve
 ) -> None:
     held = _open_counted(proxy, CAP)
     try:
-        with _connect(proxy) as extra:
+        with connect(proxy) as extra:
             assert _closed_at_once(extra), "the 6th connection from one address must be closed before any byte"
-        with _connect(proxy) as extra:
+        with connect(proxy) as extra:
             assert not _answered(extra), "nor may it be served if it sends a request right away"
         for sock in held[:2]:
             sock.close()
         held = held[2:]
         assert _served_once_freed(proxy), "closing connections must give their slots back"
         held += _open_counted(proxy, 2)  # back at the cap
-        with _connect(proxy) as extra:
+        with connect(proxy) as extra:
             assert _closed_at_once(extra)
         assert all(_answered(sock) for sock in held), "connections within the cap are untouched by refusals"
     finally:
@@ -120,7 +121,7 @@ def test_c8_the_connection_over_the_cap_is_closed_at_once_and_a_freed_slot_serve
 
 def test_c8_the_count_never_leaks_however_connections_end(proxy: RunningProcess) -> None:
     for round_ in range(30):
-        socks = [_connect(proxy) for _ in range(CAP)]
+        socks = [connect(proxy) for _ in range(CAP)]
         if round_ % 3 == 0:
             assert all(_answered(sock) for sock in socks)  # served, then closed politely
             for sock in socks:
@@ -133,16 +134,16 @@ def test_c8_the_count_never_leaks_however_connections_end(proxy: RunningProcess)
             for sock in socks:
                 _reset(sock)  # never sent a byte
     for _ in range(20):  # refused connections must not move the count either
-        with _connect(proxy) as sock:
+        with connect(proxy) as sock:
             _reset(sock)
     assert _served_once_freed(proxy)
     # Every slot came back: exactly CAP connections are served, and the next one is refused.
     deadline = time.monotonic() + 10
     while True:
-        held = [_connect(proxy) for _ in range(CAP)]
+        held = [connect(proxy) for _ in range(CAP)]
         try:
             if all(_answered(sock) for sock in held):
-                with _connect(proxy) as extra:
+                with connect(proxy) as extra:
                     assert _closed_at_once(extra)
                 return
         finally:
@@ -159,7 +160,7 @@ def test_c8_refusals_are_logged_at_most_once_a_second_per_address(proxy: Running
     started = time.monotonic()
     try:
         for _ in range(100):
-            with _connect(proxy) as extra:
+            with connect(proxy) as extra:
                 assert _closed_at_once(extra)
         elapsed = time.monotonic() - started
     finally:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import RunningProcess
 from tests.fakes.server import FakeUpstream
-from tests.reliability.conftest import reliability_config, reliability_rules, start_recorded
+from tests.reliability.conftest import connect, reliability_config, reliability_rules, start_recorded
 from tests.server.conftest import write_stack_files
 
 HEAD_TIMEOUT = 1.0
@@ -28,13 +28,6 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProcess]:
             yield running
         finally:
             running.stop()
-
-
-def _connect(proxy: RunningProcess) -> socket.socket:
-    host, port = proxy.url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.settimeout(0.05)
-    return sock
 
 
 def _closed(sock: socket.socket) -> bool:
@@ -82,13 +75,13 @@ SLOW_HEAD = b"GET /nope HTTP/1.1\r\nHost: x\r\n" + b"x-slow: " + b"a" * 200 + b"
 
 
 def test_c8_a_trickled_first_head_is_cut_at_the_total_deadline(proxy: RunningProcess) -> None:
-    with _connect(proxy) as sock:
+    with connect(proxy, timeout=0.05) as sock:
         took = _trickle_until_closed(sock, SLOW_HEAD)
     assert took < 6, "a head trickled a byte at a time must be cut by a total deadline"
 
 
 def test_c8_a_connection_that_sends_nothing_is_closed_too(proxy: RunningProcess) -> None:
-    with _connect(proxy) as sock:
+    with connect(proxy, timeout=0.05) as sock:
         deadline = time.monotonic() + 6
         while not _closed(sock) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -96,7 +89,7 @@ def test_c8_a_connection_that_sends_nothing_is_closed_too(proxy: RunningProcess)
 
 
 def test_c8_kept_alive_connection_idles_freely_but_its_next_head_has_the_deadline(proxy: RunningProcess) -> None:
-    with _connect(proxy) as sock:
+    with connect(proxy, timeout=0.05) as sock:
         sock.sendall(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
         assert _full_response(sock).startswith(b"HTTP/1.1 404")
         time.sleep(HEAD_TIMEOUT * 1.5)  # idle between requests: Sanic's keep-alive timeout governs that
