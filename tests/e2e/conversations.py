@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.fakes.anthropic_stream import message, message_stream, text, tool_use
 from tests.fakes.openai_stream import ToolCall, chat_stream_payloads, encode_chunks
-from tests.fakes.responses import Response, Stream
+from tests.fakes.responses import Json, Response, Stream
 from tests.fakes.server import RecordedRequest
 
 Responder = Callable[[RecordedRequest], Response]
@@ -28,8 +28,10 @@ def _tool_results(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in messages[-1]["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
 
 
-def _anthropic(*blocks: dict[str, Any], model: str) -> Stream:
-    return Stream(message_stream(message(*blocks, model=model)))
+def _anthropic(*blocks: dict[str, Any], model: str, stream_ignored: bool = False) -> Response:
+    """The answer as a stream, or, for a server that ignores `stream`, as one JSON message."""
+    answer = message(*blocks, model=model)
+    return Json(answer) if stream_ignored else Stream(message_stream(answer))
 
 
 def anthropic_say_hi(answer: str) -> Responder:
@@ -40,17 +42,21 @@ def anthropic_say_hi(answer: str) -> Responder:
     return respond
 
 
-def anthropic_tool_round_trip(command: str, final: str, tool_id: str = "toolu_01E2eBashCall00001") -> Responder:
-    """First turn: run `command` with the Bash tool; once its tool_result is back: `final`."""
+def anthropic_tool_round_trip(
+    command: str, final: str, tool_id: str = "toolu_01E2eBashCall00001", *, stream_ignored: bool = False
+) -> Responder:
+    """First turn: run `command` with the Bash tool; once its tool_result is back: `final`.
+    `stream_ignored`: every answer is one JSON body, as from a server that ignores `stream`."""
 
     def respond(req: RecordedRequest) -> Response:
         body = req.json
+        model = body["model"]
         if not body.get("tools"):
-            return _anthropic(text(SIDE_ANSWER), model=body["model"])
+            return _anthropic(text(SIDE_ANSWER), model=model, stream_ignored=stream_ignored)
         if any(r.get("tool_use_id") == tool_id for r in _tool_results(body)):
-            return _anthropic(text(final), model=body["model"])
+            return _anthropic(text(final), model=model, stream_ignored=stream_ignored)
         call = tool_use("Bash", {"command": command, "description": "Write the marker file"}, id=tool_id)
-        return _anthropic(text("Running it."), call, model=body["model"])
+        return _anthropic(text("Running it."), call, model=model, stream_ignored=stream_ignored)
 
     return respond
 

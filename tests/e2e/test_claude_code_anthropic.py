@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ProxyFactory, ProxyServer
 from tests.e2e.claude_cli import CLIENT_KEY, run_claude
 from tests.e2e.conversations import anthropic_say_hi, anthropic_tool_round_trip
@@ -65,12 +67,18 @@ def test_say_hi_through_proxy(proxy_server: ProxyFactory, fake_upstream: FakeUps
     assert PROVIDER_KEY not in log and CLIENT_KEY not in log, "a key appeared in the proxy's log"
 
 
+@pytest.mark.parametrize("stream_ignored", [False, True], ids=["streamed", "upstream-ignores-stream"])
 def test_bash_tool_round_trip_through_proxy(
-    proxy_server: ProxyFactory, fake_upstream: FakeUpstream, tmp_path: Path
+    proxy_server: ProxyFactory, fake_upstream: FakeUpstream, tmp_path: Path, stream_ignored: bool
 ) -> None:
+    """`upstream-ignores-stream`: the upstream answers every streamed request with one JSON body; the
+    proxy replays each as the Anthropic stream (engine/wire/replay.py) and the session works the same."""
     marker = tmp_path / "work" / "made-by-bash.txt"
     tool_id = "toolu_01E2eBashCall00001"
-    fake_upstream.always("/v1/messages", anthropic_tool_round_trip(f"printf 'via proxy' > {marker}", "Done.", tool_id))
+    responder = anthropic_tool_round_trip(
+        f"printf 'via proxy' > {marker}", "Done.", tool_id, stream_ignored=stream_ignored
+    )
+    fake_upstream.always("/v1/messages", responder)
     proxy = start_proxy(proxy_server, fake_upstream)
 
     run = run_claude(
