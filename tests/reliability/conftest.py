@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,24 @@ def rel(module_rel: Rel) -> Rel:
 
 def sse_events(text: str) -> list[str]:
     return [line[len("event: "):] for line in text.splitlines() if line.startswith("event: ")]
+
+
+def wait_for_log(
+    proxy: RunningProcess, match: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+) -> list[dict[str, Any]]:
+    """The proxy's log entries that `match`, as soon as there is one (a line is written after the
+    response); [] once `timeout` has passed without any."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [entry for entry in log_entries(proxy) if match(entry)]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def logged_for(proxy: RunningProcess, request_id: str) -> list[dict[str, Any]]:
+    """The log entries of one request (its `request-id` response header)."""
+    return wait_for_log(proxy, lambda entry: entry.get("request_id") == request_id)
 
 
 def log_entries(proxy: RunningProcess) -> list[dict[str, Any]]:

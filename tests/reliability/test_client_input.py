@@ -21,22 +21,13 @@ from tests.reliability.conftest import (
     STREAM,
     Rel,
     capture,
-    log_entries,
+    logged_for,
     reliability_config,
     reliability_rules,
     sse_events,
     start_recorded,
 )
 from tests.server.conftest import write_stack_files
-
-
-def _wait_log(rel: Rel, request_id: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 5
-    while True:
-        found = [e for e in log_entries(rel.proxy) if e.get("request_id") == request_id]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
 
 
 def test_c1_disconnect_mid_stream_closes_upstream_and_logs_499(rel: Rel) -> None:
@@ -50,7 +41,7 @@ def test_c1_disconnect_mid_stream_closes_upstream_and_logs_499(rel: Rel) -> None
             break
     upstream = rel.fake.wait_for_requests(1)[0]
     assert upstream.closed.wait(2)
-    logged = _wait_log(rel, request_id)
+    logged = logged_for(rel.proxy, request_id)
     assert logged and logged[-1]["status"] == 499, logged
 
 

@@ -16,20 +16,18 @@ import orjson
 from engine.wire.sse import SSEDecoder
 from tests.fakes import anthropic_stream as A
 from tests.fakes.responses import Stream
-from tests.reliability.conftest import CLIENT_KEY, STREAM, Rel, log_entries, sse_events
+from tests.reliability.conftest import CLIENT_KEY, STREAM, Rel, sse_events, wait_for_log
 
 PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 
 
 def _wait_log(rel: Rel, request_id: str | None = None, path: str = "/v1/messages") -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 5
-    while True:
-        found = [e for e in log_entries(rel.proxy)
-                 if e.get("event") == "request" and e.get("path") == path
-                 and (request_id is None or e.get("request_id") == request_id)]
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+    return wait_for_log(
+        rel.proxy,
+        lambda e: e.get("event") == "request"
+        and e.get("path") == path
+        and (request_id is None or e.get("request_id") == request_id),
+    )
 
 
 def _raw_request(rel: Rel, rcvbuf: int) -> socket.socket:

@@ -8,7 +8,6 @@ tests/server/conftest.py FAST_SERVER (first byte 2 s, idle 2 s, ping every 0.5 s
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from tests.reliability.conftest import (
     Rel,
     capture,
     log_entries,
+    logged_for,
     reliability_config,
     reliability_rules,
     sse_events,
@@ -145,13 +145,7 @@ def test_u12_stream_reset_mid_way_is_an_in_band_error_and_logged(rel: Rel) -> No
     events = sse_events(response.text)
     assert events[-1] == "error" and "message_stop" not in events
     assert len(rel.fake.requests) == 1
-    request_id = response.headers["request-id"]
-    deadline = time.monotonic() + 5
-    while True:
-        logged = [e for e in log_entries(rel.proxy) if e.get("request_id") == request_id]
-        if logged or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    logged = logged_for(rel.proxy, response.headers["request-id"])
     assert logged and logged[-1].get("stream_error"), logged  # logged as a truncated stream
 
 
@@ -208,8 +202,7 @@ def test_u15_invalid_json_mid_translated_stream_is_an_in_band_error_and_logged(r
     assert sse_events(response.text)[-1] == "error"
     assert "Traceback" not in response.text
     assert rel.post("/v1/messages", OK).json()["content"][0]["text"] == "still here"
-    request_id = response.headers["request-id"]
-    logged = [e for e in log_entries(rel.proxy) if e.get("request_id") == request_id]
+    logged = logged_for(rel.proxy, response.headers["request-id"])
     assert logged and logged[-1].get("stream_error")
     assert not any(e.get("event") == "unhandled_error" for e in log_entries(rel.proxy))
 
@@ -231,13 +224,7 @@ def test_u15_invalid_json_in_a_pass_through_stream_is_an_in_band_error_and_logge
     error = json.loads(response.text.rstrip().splitlines()[-1][len("data: "):])
     assert error["error"]["type"] == "api_error"
     assert "Traceback" not in response.text
-    request_id = response.headers["request-id"]
-    deadline = time.monotonic() + 5
-    while True:
-        logged = [e for e in log_entries(rel.proxy) if e.get("request_id") == request_id]
-        if logged or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    logged = logged_for(rel.proxy, response.headers["request-id"])
     assert logged and "not JSON" in logged[-1].get("stream_error", ""), logged
     assert not any(e.get("event") == "unhandled_error" for e in log_entries(rel.proxy))
     assert rel.post("/v1/messages", OK).json()["content"][0]["text"] == "still here"
