@@ -85,23 +85,13 @@ class TokenEstimator:
             return 0
 
     def count(self, request: Mapping[str, Any]) -> int:
-        total = REQUEST_OVERHEAD
-        system = request.get("system")
-        if isinstance(system, str):
-            total += self.text(system)
-        elif isinstance(system, list):
-            total += self.blocks(system)
+        total = REQUEST_OVERHEAD + self.content(request.get("system"))
         messages = request.get("messages")
         if isinstance(messages, list):
             for message in messages:
                 if not isinstance(message, dict):
                     continue
-                total += MESSAGE_OVERHEAD
-                content = message.get("content")
-                if isinstance(content, str):
-                    total += self.text(content)
-                elif isinstance(content, list):
-                    total += self.blocks(content)
+                total += MESSAGE_OVERHEAD + self.content(message.get("content"))
         tools = request.get("tools")
         if isinstance(tools, list) and tools:
             for tool in tools:
@@ -111,6 +101,14 @@ class TokenEstimator:
             forced = isinstance(choice, dict) and choice.get("type") in ("any", "tool")
             total += TOOL_USE_PROMPT_TOKENS_FORCED if forced else TOOL_USE_PROMPT_TOKENS
         return total
+
+    def content(self, value: Any) -> int:
+        """`system` or a message's `content`: a string, or a list of blocks (anything else: 0)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return self.blocks(value)
+        return 0
 
     def tool(self, tool: Mapping[str, Any]) -> int:
         kind = tool.get("type")
