@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.machinery
+import importlib.util
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -139,6 +142,33 @@ async def watch_and_reload(
     await ended.wait()
 
 
+def _rust_notify_class() -> Any:
+    """watchfiles' documented low-level backend. Its package __init__ imports watchfiles.main, which
+    imports anyio (~0.4 MB resident, never used here): the extension module is loaded by itself, through
+    the standard finder for its directory, and registered under its own name so a later
+    `import watchfiles` reuses it. Any surprise falls back to the plain import."""
+    name = "watchfiles._rust_notify"
+    if name in sys.modules:
+        return sys.modules[name].RustNotify
+    try:
+        package = importlib.util.find_spec("watchfiles")  # locates the package without running it
+        locations = list(package.submodule_search_locations or ()) if package else []
+        finder = importlib.machinery.FileFinder(
+            locations[0], (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES)
+        )
+        spec = finder.find_spec(name)
+        if spec is None or spec.loader is None:
+            raise ImportError(name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except (ImportError, IndexError, OSError):
+        from watchfiles._rust_notify import RustNotify
+
+        return RustNotify
+    sys.modules[name] = module
+    return module.RustNotify
+
+
 def _watch(
     holder: SnapshotHolder,
     config_path: str,
@@ -150,7 +180,7 @@ def _watch(
 ) -> None:
     """The watcher thread. One thread, not awatch's worker plus a loader thread: ~1 MB less resident
     memory, and a load never runs twice at once. The watch set is recomputed after every load."""
-    from watchfiles._rust_notify import RustNotify  # watchfiles' documented low-level backend
+    RustNotify = _rust_notify_class()
 
     force_polling = os.environ.get("WATCHFILES_FORCE_POLLING", "").lower() not in ("", "false", "disable", "disabled")
     while not halt.is_set():

@@ -23,6 +23,7 @@ import httpx
 from engine.snapshot import ResolvedProvider
 from engine.wire.types import UpstreamRequest
 from server.retry import retry_after_seconds
+from server.upstream_tls import upstream_ssl_context
 
 if TYPE_CHECKING:
     import ssl
@@ -83,18 +84,20 @@ def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> 
         except ImportError:  # an install without the optional transport still works, a little slower
             logging.getLogger("cc_proxy").warning("httpx-aiohttp is not installed: using httpx's own pool")
             return create_client("httpx", max_connections=max_connections)
-        pool = httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False)
+        pool = httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False, verify=upstream_ssl_context())
         pool.client = _session_factory(max_connections, pool.ssl_context)  # built on the first request
         return UpstreamClient(pool, follow_redirects=False, trust_env=False)
     if transport == "httpx":
         return UpstreamClient(
-            httpx.AsyncHTTPTransport(limits=limits, trust_env=False), follow_redirects=False, trust_env=False
+            httpx.AsyncHTTPTransport(limits=limits, trust_env=False, verify=upstream_ssl_context()),
+            follow_redirects=False,
+            trust_env=False,
         )
     raise ValueError(f"unknown upstream transport {transport!r} (expected one of {', '.join(TRANSPORTS)})")
 
 
 def _session_factory(max_connections: int, ssl_context: ssl.SSLContext) -> Callable[[], aiohttp.ClientSession]:
-    """aiohttp's session as httpx-aiohttp would build it (httpx's certifi context), without a cookie jar."""
+    """aiohttp's session as httpx-aiohttp would build it (certifi's trust store), without a cookie jar."""
 
     def make() -> aiohttp.ClientSession:
         import aiohttp

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import REPO_ROOT, child_env
 from tests.fakes import anthropic_stream as A
 from tests.fakes.responses import Stream
 from tests.fakes.server import FakeUpstream
@@ -228,3 +231,20 @@ def test_unrelated_files_beside_the_config_do_not_trigger_reloads(reloading: Sta
     time.sleep(0.5)
     after = health(reloading)
     assert (after["reloads"], after["reloads_rejected"]) == (before["reloads"], before["reloads_rejected"])
+
+
+def test_the_watch_backend_loads_without_watchfiles_package_and_is_shared_with_it() -> None:
+    """server/reload.py loads watchfiles' extension module alone (its package imports anyio); a later
+    `import watchfiles` finds it and uses the very same class. Fresh interpreter: nothing loaded yet."""
+    script = (
+        "import sys\n"
+        "from server.reload import _rust_notify_class\n"
+        "backend = _rust_notify_class()\n"
+        "alone = sorted(m for m in ('watchfiles', 'watchfiles.main', 'anyio') if m in sys.modules)\n"
+        "import watchfiles.main\n"
+        "print(alone, watchfiles.main.RustNotify is backend, _rust_notify_class() is backend)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=child_env({}), capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.strip() == "[] True True", done.stderr
