@@ -44,13 +44,12 @@ def admit(request: Request, snapshot: Snapshot, state: ServerState) -> None:
         raise ProxyError(529, "proxy overloaded: too many requests in flight", headers={"retry-after": "1"})
 
 
-async def messages(request: Request) -> HTTPResponse | None:
+async def messages(request: Request) -> None:
     state = get_state(request)
     snapshot = state.holder.current  # once: this request lives on this snapshot
     request_id = new_request_id()
     started = time.perf_counter()
     decision: Decision | None = None
-    sink: HTTPResponse | None = None
     state.budget.in_flight += 1
     fields: dict[str, Any] = {"request_id": request_id, "path": request.path, "config": snapshot.version}
     try:
@@ -71,12 +70,14 @@ async def messages(request: Request) -> HTTPResponse | None:
         if not isinstance(result, Committed):
             out_headers.update(result.headers)
             fields["status"] = result.status
-            return HTTPResponse(result.body, status=result.status, headers=out_headers, content_type=JSON)
+            await answer(request, HTTPResponse(result.body, result.status, out_headers, content_type=JSON))
+            return None
         out_headers.update(result.headers)
         if result.adapter is None:
             await result.response.aclose()
             fields["status"] = 200
-            return HTTPResponse(result.held, status=200, headers=out_headers, content_type=JSON)
+            await answer(request, HTTPResponse(result.held, 200, out_headers, content_type=JSON))
+            return None
         out_headers.update(SSE_HEADERS)
         outcome = StreamOutcome()
         try:
@@ -93,16 +94,18 @@ async def messages(request: Request) -> HTTPResponse | None:
     except ProxyError as err:
         fields["status"] = err.status
         _describe(fields, decision)
-        return error_response(err, route_headers(snapshot, decision, request_id))
+        await answer(request, error_response(err, route_headers(snapshot, decision, request_id)))
+        return None
     except Exception as exc:  # a bug: answer 500 with the request id; the log says where, never values
         fields["status"] = 500
         fields["exception"] = type(exc).__name__
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         fields["at"] = f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
-        if sink is not None:
+        if request.responded:  # a stream already under way: Sanic ends the connection
             raise
         internal = ProxyError(500, f"internal proxy error (request {request_id})")
-        return error_response(internal, route_headers(snapshot, decision, request_id))
+        await answer(request, error_response(internal, route_headers(snapshot, decision, request_id)))
+        return None
     except BaseException:  # cancelled: the client went away (or the server is stopping)
         fields["status"] = 499
         raise
@@ -110,6 +113,14 @@ async def messages(request: Request) -> HTTPResponse | None:
         state.budget.in_flight -= 1
         fields["ms"] = round((time.perf_counter() - started) * 1000, 2)
         log_event(log, logging.INFO, "request", **fields)
+
+
+async def answer(request: Request, response: HTTPResponse) -> None:
+    """Send a whole answer now, from inside the handler: the request's log line and the freeing of its
+    parsed body (~60 us for a 126 KB Claude Code request) then come after the bytes are written, not
+    between the answer and the client. Sanic frames it as it would a returned response (content-length)."""
+    sink = await request.respond(response)
+    await sink.send(end_stream=True)
 
 
 def _describe(fields: dict[str, Any], decision: Decision | None) -> None:
