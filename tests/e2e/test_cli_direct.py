@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from tests.e2e.claude_cli import CLIENT_KEY, run_claude
 from tests.e2e.conversations import anthropic_say_hi, anthropic_tool_round_trip
 from tests.fakes.server import FakeUpstream
@@ -32,3 +34,8 @@ def test_tool_round_trip_direct(fake_upstream: FakeUpstream, tmp_path: Path) -> 
     run.assert_ok()
     assert run.text == "Marker written."
     assert marker.read_text() == "proxied"
+    # Claude Code writes its bodies exactly as orjson would (compact JSON.stringify): the proxy's
+    # duplicate-key check takes its fast path for them (server/request_body.py).
+    assert len(fake_upstream.requests) == 2
+    for request in fake_upstream.requests:
+        assert orjson.dumps(orjson.loads(request.body)) == request.body

@@ -34,6 +34,9 @@ BAD_BODIES: dict[str, bytes] = {
     "lone-surrogate": b'{"model": "\\ud800", "messages": []}',
     "non-utf8": b'{"model": "\xc3\x28", "messages": []}',
     "deep": b'{"model": "m", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    # compact (the bytes orjson would write, but for the duplicate) and pretty-printed: both checks
+    "duplicate-model": b'{"model":"m","max_tokens":5,"model":"other","messages":[]}',
+    "duplicate-nested": json.dumps({**OK}).encode().replace(b'"content": "hi"', b'"content": "hi", "content": 5'),
     "messages-string": json.dumps({**OK, "messages": "x"}).encode(),
     "max-tokens-string": json.dumps({**OK, "max_tokens": "10"}).encode(),
     "content-number": json.dumps({**OK, "messages": [{"role": "user", "content": 5}]}).encode(),

@@ -26,6 +26,12 @@ BAD_JSON = {
     "non-utf8": b'{"model": "\xff\xfe"}',
     "deep-nesting": b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
     "string": b'"just a string"',
+    "duplicate-top-level-compact": b'{"model":"a","messages":[],"model":"b"}',
+    "duplicate-nested-compact": b'{"model":"a","messages":[{"role":"user","role":"assistant","content":"x"}]}',
+    "duplicate-pretty": b'{\n  "model": "a",\n  "metadata": {"user_id": "u", "user_id": "v"}\n}',
+    "duplicate-escaped-name": b'{"model": "a", "mod\\u0065l": "b"}',  # the same key once decoded
+    # orjson reads 1024 levels; this one is not orjson's own output, so the standard parser checks it
+    "too-deep-to-check": b'{"a": ' + b"[" * 1020 + b"]" * 1020 + b"}",
 }
 
 
