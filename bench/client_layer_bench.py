@@ -2,8 +2,8 @@
 
 Sends the `large` request (126 KB) to the harness's fake upstream, alternating two clients request by
 request so the machine's noise hits both alike:
-- cc-proxy's path: `server.upstream.open_response` (httpx.Request -> httpx-aiohttp transport ->
-  httpx.Response), the body read with `body_chunks`, then `aclose`;
+- cc-proxy's path: `server.upstream.open_response` (server/aiohttp_transport.py: aiohttp's answer
+  wrapped in an httpx.Response), the body read with `body_chunks`, then `aclose`;
 - aiohttp alone, on its own session: `session.post(...)`, `read()`.
 Prints the median wall time of each and the difference.
 

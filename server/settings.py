@@ -15,7 +15,7 @@ class ServeSettings:
     port: int | None = None  # CLI override of server.port (0 = any free port)
     workers: int = 1
     allow_insecure_bind: bool = False  # explicit opt-out of the non-loopback-needs-a-token rule
-    upstream_transport: str = "aiohttp"  # "aiohttp" (httpx-aiohttp) or "httpx" (httpx's own pool)
+    upstream_transport: str = "aiohttp"  # "aiohttp" (server/aiohttp_transport.py) or "httpx" (httpx's own pool)
     reload_debounce_ms: int = 1600  # watchfiles' default; tests lower it
     watch: bool = True
     eject_after: int = 5  # consecutive target failures before it is skipped (0: never)

@@ -11,12 +11,9 @@ auth, redirect and cookie machinery costs ~0.2 ms of CPU per request on a 126 KB
 
 from __future__ import annotations
 
-import contextvars
 import functools
-import logging
 import math
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 
@@ -25,12 +22,8 @@ from engine.wire.types import UpstreamRequest
 from server.retry import retry_after_seconds
 from server.upstream_tls import upstream_ssl_context
 
-if TYPE_CHECKING:
-    import ssl
-
-    import aiohttp
-    from aiohttp.client_reqrep import ConnectionKey
-    from aiohttp.tracing import Trace
+# (method, URL, headers, body, connect=, pool=) -> the answer, its body not read: AiohttpTransport.request
+SendParts = Callable[..., Awaitable[httpx.Response]]
 
 # Never sent upstream whatever a wire module or config says (RFC 9110 7.6.1 and framing).
 HOP_BY_HOP = frozenset(
@@ -56,72 +49,35 @@ FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-shou
 TRANSPORTS = ("aiohttp", "httpx")
 POOL_FULL = "proxy overloaded: no upstream connection free"  # the 529 for httpx.PoolTimeout
 
-# aiohttp reports a request that timed out waiting for a free pooled connection with the same
-# ConnectionTimeoutError as a connect that timed out (httpx-aiohttp maps both to ConnectTimeout). The
-# connector marks the requesting task while it waits for a slot, so open_response raises PoolTimeout
-# then, as httpx's own pool does: the proxy is overloaded, the upstream is not unreachable. Only a
-# request that has to wait pays for the mark (aiohttp's trace hooks would cost ~20 us every request).
-_POOL_WAITING: contextvars.ContextVar[bool] = contextvars.ContextVar("cc_proxy_pool_waiting", default=False)
-
-
 class UpstreamClient(httpx.AsyncClient):
     """An AsyncClient that remembers its transport, so `open_response` can call it directly."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, **kwargs: object) -> None:
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport, send_parts: SendParts | None = None, **kwargs: object
+    ) -> None:
         super().__init__(transport=transport, **kwargs)  # type: ignore[arg-type]
         self.upstream_transport = transport
+        self.send_parts = send_parts  # the transport's entry taking a request's parts, when it has one
         # httpx's default headers (user-agent, accept, ...), sent first on every direct request.
         self.default_headers = {k: v for k, v in self.headers.items() if k != "accept-encoding"}
 
 
 def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> httpx.AsyncClient:
-    """`aiohttp`: httpx's API over aiohttp's connection pool (measured faster, see the report);
-    `httpx`: httpx's own httpcore pool."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    """`aiohttp`: httpx's API over aiohttp's connection pool (server/aiohttp_transport.py, measured
+    faster, see bench/README.md); `httpx`: httpx's own httpcore pool."""
     if transport == "aiohttp":
-        try:
-            import httpx_aiohttp
-        except ImportError:  # an install without the optional transport still works, a little slower
-            logging.getLogger("cc_proxy").warning("httpx-aiohttp is not installed: using httpx's own pool")
-            return create_client("httpx", max_connections=max_connections)
-        pool = httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False, verify=upstream_ssl_context())
-        pool.client = _session_factory(max_connections, pool.ssl_context)  # built on the first request
-        return UpstreamClient(pool, follow_redirects=False, trust_env=False)
+        from server.aiohttp_transport import AiohttpTransport  # aiohttp is imported only for this one
+
+        pool = AiohttpTransport(max_connections=max_connections, ssl_context=upstream_ssl_context())
+        return UpstreamClient(pool, pool.request, follow_redirects=False, trust_env=False)
     if transport == "httpx":
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         return UpstreamClient(
             httpx.AsyncHTTPTransport(limits=limits, trust_env=False, verify=upstream_ssl_context()),
             follow_redirects=False,
             trust_env=False,
         )
     raise ValueError(f"unknown upstream transport {transport!r} (expected one of {', '.join(TRANSPORTS)})")
-
-
-def _session_factory(max_connections: int, ssl_context: ssl.SSLContext) -> Callable[[], aiohttp.ClientSession]:
-    """aiohttp's session as httpx-aiohttp would build it (certifi's trust store), without a cookie jar."""
-
-    def make() -> aiohttp.ClientSession:
-        import aiohttp
-
-        connector = _connector_class()(limit=max_connections, ssl=ssl_context)
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
-
-    return make
-
-
-@functools.cache
-def _connector_class() -> type[aiohttp.TCPConnector]:
-    """Built on first use: aiohttp is imported only when the aiohttp transport is."""
-    import aiohttp
-
-    class PoolConnector(aiohttp.TCPConnector):
-        async def _wait_for_available_connection(self, key: ConnectionKey, traces: list[Trace]) -> None:
-            # aiohttp's wait for a slot of a full pool (test_c11_pool_timeout.py fails if it is renamed).
-            # Awaited in the requesting task, so the mark is in open_response's context.
-            _POOL_WAITING.set(True)
-            await super()._wait_for_available_connection(key, traces)
-            _POOL_WAITING.set(False)  # not reached when the wait times out
-
-    return PoolConnector
 
 
 @functools.lru_cache(maxsize=256)
@@ -166,15 +122,16 @@ async def open_response(
     for name, value in headers.items():
         merged.pop(name.lower(), None)  # defaults are lower-case; ours win whatever their case
         merged[name] = value
-    extensions = {"timeout": _timeout(connect_timeout)}
-    built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
-    _POOL_WAITING.set(False)  # an earlier request of this task may have left its wait by cancellation
-    try:
-        response: httpx.Response = await transport.handle_async_request(built)
-    except httpx.ConnectTimeout as exc:
-        if _POOL_WAITING.get():
-            raise httpx.PoolTimeout("no pooled upstream connection became free in time") from exc
-        raise
+    send_parts = client.send_parts  # type: ignore[attr-defined]
+    if send_parts is not None:  # the aiohttp transport: no httpx.Request to build
+        target = provider.base_url + request.path
+        response: httpx.Response = await send_parts(
+            "POST", target, merged, request.body, connect=connect_timeout, pool=connect_timeout
+        )
+    else:
+        extensions = {"timeout": _timeout(connect_timeout)}
+        built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
+        response = await transport.handle_async_request(built)
     return response
 
 

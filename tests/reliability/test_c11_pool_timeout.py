@@ -5,7 +5,7 @@ is max(64, max_in_flight); here the real client of each transport gets a pool of
 by a request to an upstream that never answers, and a second exchange runs against it.
 
 aiohttp reports a pool wait that timed out as the same ConnectionTimeoutError as a connect that timed
-out (httpx-aiohttp maps it to httpx.ConnectTimeout); server/upstream.py tells them apart. The
+out; server/aiohttp_transport.py tells them apart. The
 `connect_timeout_with_a_free_pool` test keeps that distinction honest in the other direction.
 """
 

@@ -110,6 +110,6 @@ def test_both_transports_verify_with_certifi_roots_plus_an_added_ca(transport: s
 
 def _transport_context(client: httpx.AsyncClient) -> ssl.SSLContext:
     transport = client.upstream_transport  # type: ignore[attr-defined]
-    if hasattr(transport, "ssl_context"):  # httpx-aiohttp
+    if hasattr(transport, "ssl_context"):  # server/aiohttp_transport.py
         return transport.ssl_context  # type: ignore[no-any-return]
     return transport._pool._ssl_context  # type: ignore[no-any-return]  # httpx's own pool (httpcore)
