@@ -132,7 +132,12 @@ class StreamTranslator:
 
     def _choice(self, choice: dict[str, Any], out: list[SSEEvent]) -> None:
         delta = choice.get("delta")
-        if isinstance(delta, dict):
+        if type(delta) is dict and len(delta) == 1 and type(delta.get("content")) is str and self._splitter is None:
+            # Most events of a stream: one token of text. The general path below gives the same
+            # result; this skips its look-ups for reasoning, refusal and tool fields (~1 us an event).
+            if delta["content"]:
+                self._text(delta["content"], out)
+        elif isinstance(delta, dict):
             # the same field rules as the non-stream answer, applied to each delta
             text, details = reasoning_of(delta, self._profile)
             if details is not None:  # a block opens even for text-less (encrypted) details
