@@ -28,7 +28,6 @@ from aiohttp.tracing import Trace
 from yarl import URL
 
 _POOL_WAITING: contextvars.ContextVar[bool] = contextvars.ContextVar("cc_proxy_pool_waiting", default=False)
-_EXTENSIONS = {"http_version": b"HTTP/1.1"}
 
 
 class _PoolConnector(aiohttp.TCPConnector):
@@ -84,7 +83,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
         except aiohttp.ClientError as exc:
             raise _httpx_error(exc) from exc
-        return httpx.Response(answer.status, headers=answer.raw_headers, stream=_Body(answer), extensions=_EXTENSIONS)
+        extensions = {"http_version": b"HTTP/1.1"}
+        return httpx.Response(answer.status, headers=answer.raw_headers, stream=_Body(answer), extensions=extensions)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeout = request.extensions.get("timeout", {})
