@@ -20,7 +20,7 @@ from engine.errors import ProxyError
 from engine.snapshot import ServerSettings, Snapshot
 from engine.wire.replay import replay
 from engine.wire.sse import SSEDecoder
-from engine.wire.types import TranslationContext, UpstreamRequest
+from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 from server.breaker import Breaker
 from server.credentials import credential_headers
 from server.errors import STATUS_BY_ERROR_TYPE, error_body
@@ -258,7 +258,7 @@ async def _first_event(
             if not out:
                 continue
             held.append(out)
-            events = gate.feed(out)
+            events = _first_events(gate, out)
             if events:
                 first = events[0]
                 if first.event == "error":
@@ -273,6 +273,17 @@ async def _first_event(
         if events and events[0].event == "error":
             return _in_band_failure(decision, events[0].data)
     return _failure(decision, 502, "upstream closed the stream before sending an event", retry_in=0.0)
+
+
+def _first_events(gate: SSEDecoder, data: bytes) -> list[SSEEvent]:
+    """The gate needs only the first event, and one chunk often holds the whole answer (~30 events):
+    decode up to the first blank line, the rest only when no event ended there. The decoder is
+    incremental, so this finds the same first event as decoding everything."""
+    end = data.find(b"\n\n") + 2
+    if 2 <= end < len(data):
+        events = gate.feed(data[:end])
+        return events if events else gate.feed(data[end:])
+    return gate.feed(data)
 
 
 async def _failing(exc: Exception) -> AsyncIterator[bytes]:
