@@ -49,6 +49,7 @@ FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-shou
 TRANSPORTS = ("aiohttp", "httpx")
 POOL_FULL = "proxy overloaded: no upstream connection free"  # the 529 for httpx.PoolTimeout
 
+
 class UpstreamClient(httpx.AsyncClient):
     """An AsyncClient that remembers its transport, so `open_response` can call it directly."""
 
@@ -112,11 +113,11 @@ async def open_response(
 ) -> httpx.Response:
     """Send the request; return once the status line and headers are in (the body is not read)."""
     headers = upstream_headers(request, provider, credentials)
-    url = _url(provider.base_url + request.path)
+    target = provider.base_url + request.path
     transport = getattr(client, "upstream_transport", None)
     if transport is None:  # a plain httpx client (tests): its full send path
         timeout = httpx.Timeout(**_timeout(connect_timeout))
-        built = client.build_request("POST", url, content=request.body, headers=headers, timeout=timeout)
+        built = client.build_request("POST", _url(target), content=request.body, headers=headers, timeout=timeout)
         return await client.send(built, stream=True)
     merged: dict[str, str] = dict(client.default_headers)  # type: ignore[attr-defined]
     for name, value in headers.items():
@@ -124,13 +125,12 @@ async def open_response(
         merged[name] = value
     send_parts = client.send_parts  # type: ignore[attr-defined]
     if send_parts is not None:  # the aiohttp transport: no httpx.Request to build
-        target = provider.base_url + request.path
         response: httpx.Response = await send_parts(
             "POST", target, merged, request.body, connect=connect_timeout, pool=connect_timeout
         )
     else:
         extensions = {"timeout": _timeout(connect_timeout)}
-        built = httpx.Request("POST", url, content=request.body, headers=merged, extensions=extensions)
+        built = httpx.Request("POST", _url(target), content=request.body, headers=merged, extensions=extensions)
         response = await transport.handle_async_request(built)
     return response
 

@@ -50,6 +50,27 @@ def test_the_direct_line_is_the_logging_modules_line() -> None:
     assert direct["level"] == "info" and direct["event"] == "request" and direct["obj"].startswith("<object")
 
 
+def test_no_log_record_is_built_for_setup_loggings_own_handler_alone() -> None:
+    logger, _stream = _logger()
+    made: list[logging.LogRecord] = []
+    factory = logging.getLogRecordFactory()
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        made.append(record)
+        return record
+
+    logging.setLogRecordFactory(counting)
+    try:
+        log_event(logger, logging.INFO, "request", status=200)
+        assert made == []  # the direct path
+        logger.addHandler(logging.NullHandler())
+        log_event(logger, logging.INFO, "request", status=200)
+        assert len(made) == 1  # another handler: the logging module's path
+    finally:
+        logging.setLogRecordFactory(factory)
+
+
 def test_levels_of_the_logger_and_the_handler_are_honoured() -> None:
     logger, stream = _logger(logging.INFO)
     log_event(logger, logging.DEBUG, "noise")
