@@ -30,7 +30,7 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	# bytecode now, as pip does for a wheel: where PYTHONDONTWRITEBYTECODE is set, every start would
 	# otherwise recompile engine/ and server/ (~60 ms of cold start)
-	$(BIN)/python -m compileall -q engine server
+	$(BIN)/python -m compileall -q cc_proxy
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml

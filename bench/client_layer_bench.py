@@ -26,10 +26,10 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, "/work/shared/bench")
 
-from engine.profiles import BUILTIN_PROFILES
-from engine.snapshot import ApiKey, ResolvedProvider
-from engine.wire.types import UpstreamRequest
-from server.upstream import body_chunks, create_client, open_response
+from cc_proxy.engine.profiles import BUILTIN_PROFILES
+from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider
+from cc_proxy.engine.wire.types import UpstreamRequest
+from cc_proxy.server.upstream import body_chunks, create_client, open_response
 
 HEADERS = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
 CREDENTIALS = {"x-api-key": "sk-bench-not-a-real-key"}

@@ -23,12 +23,12 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.decide import decide  # noqa: E402
-from engine.profiles import BUILTIN_PROFILES  # noqa: E402
-from engine.rules import compile_rewrite_rule, compile_routing_rule  # noqa: E402
-from engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, Route, ServerSettings, Snapshot  # noqa: E402
-from engine.tokens import TokenEstimator  # noqa: E402
-from server.tokens import build_encode_len  # noqa: E402
+from cc_proxy.engine.decide import decide  # noqa: E402
+from cc_proxy.engine.profiles import BUILTIN_PROFILES  # noqa: E402
+from cc_proxy.engine.rules import compile_rewrite_rule, compile_routing_rule  # noqa: E402
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, Route, ServerSettings, Snapshot  # noqa: E402
+from cc_proxy.engine.tokens import TokenEstimator  # noqa: E402
+from cc_proxy.server.tokens import build_encode_len  # noqa: E402
 
 FIXTURES = (
     "bare_mode.v2.1.332.body.json",

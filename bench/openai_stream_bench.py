@@ -26,11 +26,11 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.profiles import BUILTIN_PROFILES  # noqa: E402
-from engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider  # noqa: E402
-from engine.wire.openai import StreamTranslator, build_request  # noqa: E402
-from engine.wire.sse import SSEDecoder, encode  # noqa: E402
-from engine.wire.types import SSEEvent, TranslationContext  # noqa: E402
+from cc_proxy.engine.profiles import BUILTIN_PROFILES  # noqa: E402
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider  # noqa: E402
+from cc_proxy.engine.wire.openai import StreamTranslator, build_request  # noqa: E402
+from cc_proxy.engine.wire.sse import SSEDecoder, encode  # noqa: E402
+from cc_proxy.engine.wire.types import SSEEvent, TranslationContext  # noqa: E402
 
 FIXTURES = (
     "bare_mode.v2.1.332.body.json",

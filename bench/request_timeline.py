@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import server.cli
-import server.exchange as exchange
-import server.handlers_messages as handlers
-import server.header_deadline as header_deadline
-import server.wire_registry as wire_registry
-from server.logging_setup import log_event
+import cc_proxy.server.cli
+import cc_proxy.server.exchange as exchange
+import cc_proxy.server.handlers_messages as handlers
+import cc_proxy.server.header_deadline as header_deadline
+import cc_proxy.server.wire_registry as wire_registry
+from cc_proxy.server.logging_setup import log_event
 
 WARM_UP = 200
 _marks: dict[str, int] = {}
@@ -118,7 +118,7 @@ def main() -> None:
     _wrap(handlers, "answer", "answer", "answered")
     setattr(handlers, "log_event", _logged(log_event))  # noqa: B010 (the name handlers calls)
     atexit.register(_report)
-    server.cli.main(["serve", "--config", sys.argv[1], "--port", "8100", "--no-watch"])
+    cc_proxy.server.cli.main(["serve", "--config", sys.argv[1], "--port", "8100", "--no-watch"])
 
 
 if __name__ == "__main__":

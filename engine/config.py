@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
+from cc_proxy.engine.config_types import COUNT_PATTERN, URL_PATTERN, Count, Name, NonEmpty, Seconds, Strict, parse_count
+from cc_proxy.engine.inline_profile import InlineProfile
+from cc_proxy.engine.profiles import WireFormat
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
-
-from engine.config_types import COUNT_PATTERN, URL_PATTERN, Count, Name, NonEmpty, Seconds, Strict, parse_count
-from engine.inline_profile import InlineProfile
-from engine.profiles import WireFormat
 
 __all__ = ["COUNT_PATTERN", "ConfigFile", "InlineProfile", "parse_count"]
 

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from engine.errors import ProxyError
-from engine.features import Features
-from engine.match import RuleContext, evaluate
-from engine.rewrite import fresh, merge_patch
-from engine.snapshot import ResolvedModel, RoutingRule, Snapshot
-from engine.tokens import TokenEstimator
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.match import RuleContext, evaluate
+from cc_proxy.engine.rewrite import fresh, merge_patch
+from cc_proxy.engine.snapshot import ResolvedModel, RoutingRule, Snapshot
+from cc_proxy.engine.tokens import TokenEstimator
 
 Phase = Literal["model", "routing", "default", "rewrite", "fallback"]
 

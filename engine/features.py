@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.tokens import TokenEstimator
+from cc_proxy.engine.tokens import TokenEstimator
 
 _THINKING_ON = frozenset({"enabled", "adaptive"})
 _CLIENT_TOOL_TYPES = frozenset({"custom"})

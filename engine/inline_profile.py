@@ -10,10 +10,9 @@ import typing
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from annotated_types import Ge
+from cc_proxy.engine.config_types import Name, Strict
+from cc_proxy.engine.profiles import Profile
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model
-
-from engine.config_types import Name, Strict
-from engine.profiles import Profile
 
 DESCRIPTIONS: dict[str, str] = {
     "forward_headers": "Client headers forwarded upstream (lower-case globs).",

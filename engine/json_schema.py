@@ -9,12 +9,11 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from cc_proxy.engine.config import ConfigFile
+from cc_proxy.engine.rule_models import RuleFileModel
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
-
-from engine.config import ConfigFile
-from engine.rule_models import RuleFileModel
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

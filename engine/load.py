@@ -16,18 +16,17 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
-
-from engine.config import BUILTIN_DEFAULT_CONFIG, ConfigFile
-from engine.errors import ConfigError, ConfigProblem, Severity
-from engine.json_schema import config_schema, rules_schema
-from engine.json_source import index_path, key_path
-from engine.resolve import check_config, is_standard_route, resolve
-from engine.rule_models import RuleFileModel
-from engine.rules import CompileError, compile_rewrite_rule, compile_routing_rule
-from engine.schema_errors import SchemaChecker
-from engine.snapshot import RewriteRule, RoutingRule, Snapshot
-from engine.source import Locator, SourceFile, parse_source
-from engine.suggest import did_you_mean
+from cc_proxy.engine.config import BUILTIN_DEFAULT_CONFIG, ConfigFile
+from cc_proxy.engine.errors import ConfigError, ConfigProblem, Severity
+from cc_proxy.engine.json_schema import config_schema, rules_schema
+from cc_proxy.engine.json_source import index_path, key_path
+from cc_proxy.engine.resolve import check_config, is_standard_route, resolve
+from cc_proxy.engine.rule_models import RuleFileModel
+from cc_proxy.engine.rules import CompileError, compile_rewrite_rule, compile_routing_rule
+from cc_proxy.engine.schema_errors import SchemaChecker
+from cc_proxy.engine.snapshot import RewriteRule, RoutingRule, Snapshot
+from cc_proxy.engine.source import Locator, SourceFile, parse_source
+from cc_proxy.engine.suggest import did_you_mean
 
 __all__ = ["ConfigDocument", "SourceFile", "build_snapshot", "parse_config"]
 

@@ -12,11 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.snapshot import Condition, MatchContext, ResolvedModel
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
-
-from engine.features import Features
-from engine.snapshot import Condition, MatchContext, ResolvedModel
 
 # Client credentials: hidden from JMESPath (so no rule can copy them into a body) and from explanations.
 SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie"})

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from engine.config import ConfigFile, ProviderConfig
-from engine.errors import ConfigProblem
-from engine.json_source import index_path, key_path
-from engine.profiles import BUILTIN_PROFILES, Profile, WireFormat
-from engine.snapshot import (
+from cc_proxy.engine.config import ConfigFile, ProviderConfig
+from cc_proxy.engine.errors import ConfigProblem
+from cc_proxy.engine.json_source import index_path, key_path
+from cc_proxy.engine.profiles import BUILTIN_PROFILES, Profile, WireFormat
+from cc_proxy.engine.snapshot import (
     STANDARD_ROUTES,
     ApiKey,
     Capabilities,
@@ -28,8 +28,8 @@ from engine.snapshot import (
     Route,
     ServerSettings,
 )
-from engine.source import Locator
-from engine.suggest import did_you_mean
+from cc_proxy.engine.source import Locator
+from cc_proxy.engine.suggest import did_you_mean
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from cc_proxy.engine.match import StringMatcher, jmespath_data, search, visible_headers
+from cc_proxy.engine.paths import Path, delete_path, set_path
+from cc_proxy.engine.snapshot import MatchContext
 from jmespath.parser import ParsedResult
-
-from engine.match import StringMatcher, jmespath_data, search, visible_headers
-from engine.paths import Path, delete_path, set_path
-from engine.snapshot import MatchContext
 
 
 def fresh(value: Any) -> Any:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from cc_proxy.engine.config_types import Count, Name, NonEmpty, Strict
 from pydantic import ConfigDict, Field, StrictBool, StrictStr, model_validator
-
-from engine.config_types import Count, Name, NonEmpty, Strict
 
 RuleId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$", max_length=100)]
 _STRING_OPS = ("equals", "glob", "regex", "contains")

@@ -14,12 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import jmespath
-from jmespath.exceptions import IncompleteExpressionError, JMESPathError, ParseError
-from jmespath.parser import ParsedResult
-
-from engine.config import parse_count as parse_shorthand
-from engine.errors import ConfigProblem
-from engine.match import (
+from cc_proxy.engine.config import parse_count as parse_shorthand
+from cc_proxy.engine.errors import ConfigProblem
+from cc_proxy.engine.match import (
     AllOf,
     AnyNameMatches,
     AnyOf,
@@ -33,9 +30,11 @@ from engine.match import (
     TargetField,
     TokensCompare,
 )
-from engine.paths import Path, PathError, parse_path
-from engine.rewrite import ClampMaxTokens, DropPaths, FilterTools, MapPaths, SetPaths, SetValue
-from engine.snapshot import Condition, RewriteAction, RewriteRule, RoutingRule
+from cc_proxy.engine.paths import Path, PathError, parse_path
+from cc_proxy.engine.rewrite import ClampMaxTokens, DropPaths, FilterTools, MapPaths, SetPaths, SetValue
+from cc_proxy.engine.snapshot import Condition, RewriteAction, RewriteRule, RoutingRule
+from jmespath.exceptions import IncompleteExpressionError, JMESPathError, ParseError
+from jmespath.parser import ParsedResult
 
 MAX_PATTERN_LENGTH = 1000  # regexes and globs
 MAX_JMESPATH_LENGTH = 4000

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # jsonschema (~60 ms of imports) is loaded only when a document is invalid
     from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
-from engine.config_types import COUNT_PATTERN, URL_PATTERN
-from engine.json_source import index_path, key_path
-from engine.suggest import did_you_mean
+from cc_proxy.engine.config_types import COUNT_PATTERN, URL_PATTERN
+from cc_proxy.engine.json_source import index_path, key_path
+from cc_proxy.engine.suggest import did_you_mean
 
 # (json_path, code, message, point_at_key)
 Finding = tuple[str, str, str, bool]

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from engine.errors import ConfigProblem
-from engine.profiles import Profile, WireFormat
+from cc_proxy.engine.errors import ConfigProblem
+from cc_proxy.engine.profiles import Profile, WireFormat
 
 STANDARD_ROUTES: tuple[str, ...] = ("default", "background", "think", "longContext", "webSearch", "image")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cc_proxy.engine.errors import ConfigProblem, Severity
+from cc_proxy.engine.json_source import JsonSyntaxError, ParsedJson, index_path, key_path, line_col, parse_json
+from cc_proxy.engine.schema_errors import SchemaChecker
 from pydantic import BaseModel, ValidationError
-
-from engine.errors import ConfigProblem, Severity
-from engine.json_source import JsonSyntaxError, ParsedJson, index_path, key_path, line_col, parse_json
-from engine.schema_errors import SchemaChecker
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 _BOM = "\ufeff"

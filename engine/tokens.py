@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
-
-from engine.image_size import image_tokens
+from cc_proxy.engine.image_size import image_tokens
 
 # Per-message and per-tool framing the API adds around content (roles, separators, tool wrappers).
 MESSAGE_OVERHEAD = 3

@@ -16,17 +16,17 @@ from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 from sanic.touchup import TouchUp
 
-from server.breaker import Breaker
-from server.errors import JSON, error_body, new_request_id
-from server.handlers import mount
-from server.holder import SnapshotHolder
-from server.logging_setup import log_event
-from server.reload import watch_and_reload
-from server.settings import ServeSettings
-from server.state import EstimatorWarmup, ServerState, route_headers
-from server.tokens import build_estimator, needs_tokens, warm_estimator
-from server.upstream import create_client
-from server.wire_registry import formats_of, prepare_wires
+from cc_proxy.server.breaker import Breaker
+from cc_proxy.server.errors import JSON, error_body, new_request_id
+from cc_proxy.server.handlers import mount
+from cc_proxy.server.holder import SnapshotHolder
+from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.reload import watch_and_reload
+from cc_proxy.server.settings import ServeSettings
+from cc_proxy.server.state import EstimatorWarmup, ServerState, route_headers
+from cc_proxy.server.tokens import build_estimator, needs_tokens, warm_estimator
+from cc_proxy.server.upstream import create_client
+from cc_proxy.server.wire_registry import formats_of, prepare_wires
 
 log = logging.getLogger("cc_proxy")
 

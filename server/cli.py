@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cc-proxy", description="Claude Code to any LLM provider.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(f"server.commands.{module_name}")
+        module = importlib.import_module(f"cc_proxy.server.commands.{module_name}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command_parser)
     return parser
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    module = importlib.import_module(f"server.commands.{COMMANDS[args.command][0]}")
+    module = importlib.import_module(f"cc_proxy.server.commands.{COMMANDS[args.command][0]}")
     result: int = module.run(args)
     return result
 

@@ -12,11 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.errors import ConfigError, ConfigProblem
-from engine.load import ConfigDocument, SourceFile, build_snapshot, parse_config
-from engine.snapshot import Snapshot
-from engine.source import MAX_FILE_BYTES
-from engine.suggest import did_you_mean
+from cc_proxy.engine.errors import ConfigError, ConfigProblem
+from cc_proxy.engine.load import ConfigDocument, SourceFile, build_snapshot, parse_config
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.engine.source import MAX_FILE_BYTES
+from cc_proxy.engine.suggest import did_you_mean
 
 ENV_CONFIG = "CC_PROXY_CONFIG"
 DEFAULT_NAME = "cc-proxy.json"
@@ -74,14 +74,14 @@ def _read(path: str, display: str) -> bytes | ConfigProblem:
 
 
 def builtin_rule_names() -> tuple[str, ...]:
-    package = importlib.resources.files("rules")
+    package = importlib.resources.files("cc_proxy.rules")
     return tuple(sorted(p.name[:-5] for p in package.iterdir() if p.name.endswith(".json")))
 
 
 def read_builtin(name: str) -> bytes | None:
     if not _BUILTIN_NAME.match(name):
         return None
-    resource = importlib.resources.files("rules").joinpath(f"{name}.json")
+    resource = importlib.resources.files("cc_proxy.rules").joinpath(f"{name}.json")
     return resource.read_bytes() if resource.is_file() else None
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from server.header_deadline import HeaderDeadlineProtocol, with_header_timeout
-from server.logging_setup import log_event
+from cc_proxy.server.header_deadline import HeaderDeadlineProtocol, with_header_timeout
+from cc_proxy.server.logging_setup import log_event
 
 DEFAULT_MAX_CONNECTIONS_PER_IP = 256  # a team behind one NAT address, each CLI with subagents
 LOG_EVERY = 1.0  # seconds between two `connection_refused` lines for one address

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 
-from engine.errors import ProxyError
-from engine.snapshot import ResolvedProvider
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.snapshot import ResolvedProvider
 
 # Anthropic itself takes `x-api-key`; the Anthropic-format endpoints of DeepSeek, Kimi, GLM and MiniMax
 # document `authorization: Bearer` (ANTHROPIC_AUTH_TOKEN); OpenAI-format providers take Bearer.

@@ -7,8 +7,8 @@ import secrets
 import orjson
 from sanic.response import HTTPResponse
 
-from engine.errors import ERROR_TYPE_BY_STATUS, ProxyError
-from engine.wire.errors import STATUS_BY_ERROR_TYPE as STATUS_BY_ERROR_TYPE
+from cc_proxy.engine.errors import ERROR_TYPE_BY_STATUS, ProxyError
+from cc_proxy.engine.wire.errors import STATUS_BY_ERROR_TYPE as STATUS_BY_ERROR_TYPE
 
 JSON = "application/json"
 

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 import httpx
 import orjson
 
-from engine.decide import Decision, retarget
-from engine.errors import ProxyError
-from engine.snapshot import ServerSettings, Snapshot
-from engine.wire.replay import replay
-from engine.wire.sse import SSEDecoder
-from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
-from server.breaker import Breaker
-from server.credentials import credential_headers
-from server.errors import STATUS_BY_ERROR_TYPE, error_body
-from server.retry import RetryBudget, backoff, retry_delay
-from server.upstream import POOL_FULL, body_chunks, forwarded_response_headers, open_response
-from server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
+from cc_proxy.engine.decide import Decision, retarget
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.snapshot import ServerSettings, Snapshot
+from cc_proxy.engine.wire.replay import replay
+from cc_proxy.engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
+from cc_proxy.server.breaker import Breaker
+from cc_proxy.server.credentials import credential_headers
+from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, error_body
+from cc_proxy.server.retry import RetryBudget, backoff, retry_delay
+from cc_proxy.server.upstream import POOL_FULL, body_chunks, forwarded_response_headers, open_response
+from cc_proxy.server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
 # Non-stream answers; larger is a 502, memory stays bounded. Anthropic's own request limit: an answer

@@ -10,16 +10,16 @@ import orjson
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from engine.decide import Decision, decide
-from engine.errors import ProxyError
-from engine.snapshot import Snapshot
-from engine.wire.anthropic import build_count_tokens_request
-from server.credentials import credential_headers
-from server.errors import JSON, error_response, new_request_id
-from server.handlers_messages import admit, client_headers, messages
-from server.request_body import check_messages_request, parse_json_object
-from server.state import authorize, get_state, route_headers
-from server.upstream import POOL_FULL, forwarded_response_headers, open_response
+from cc_proxy.engine.decide import Decision, decide
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.engine.wire.anthropic import build_count_tokens_request
+from cc_proxy.server.credentials import credential_headers
+from cc_proxy.server.errors import JSON, error_response, new_request_id
+from cc_proxy.server.handlers_messages import admit, client_headers, messages
+from cc_proxy.server.request_body import check_messages_request, parse_json_object
+from cc_proxy.server.state import authorize, get_state, route_headers
+from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open_response
 
 log = logging.getLogger("cc_proxy")
 

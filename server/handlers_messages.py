@@ -15,15 +15,15 @@ from typing import Any, cast
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from engine.decide import Decision, decide
-from engine.errors import ProxyError
-from engine.snapshot import Snapshot
-from server.errors import JSON, error_response, new_request_id
-from server.exchange import Committed, Exchange, run
-from server.logging_setup import log_event
-from server.relay import StreamOutcome, relay
-from server.request_body import check_messages_request, parse_json_object
-from server.state import ServerState, authorize, get_state, route_headers
+from cc_proxy.engine.decide import Decision, decide
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.server.errors import JSON, error_response, new_request_id
+from cc_proxy.server.exchange import Committed, Exchange, run
+from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.relay import StreamOutcome, relay
+from cc_proxy.server.request_body import check_messages_request, parse_json_object
+from cc_proxy.server.state import ServerState, authorize, get_state, route_headers
 
 log = logging.getLogger("cc_proxy")
 

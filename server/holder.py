@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from engine.snapshot import Snapshot
+from cc_proxy.engine.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 from sanic.response import HTTPResponse
 
-from engine.snapshot import ServerSettings
-from engine.wire.errors import in_band_error_event
-from engine.wire.sse import encode
-from server.exchange import Committed
-from server.wire_registry import StreamAdapter, StreamBroken
+from cc_proxy.engine.snapshot import ServerSettings
+from cc_proxy.engine.wire.errors import in_band_error_event
+from cc_proxy.engine.wire.sse import encode
+from cc_proxy.server.exchange import Committed
+from cc_proxy.server.wire_registry import StreamAdapter, StreamBroken
 
 log = logging.getLogger("cc_proxy")
 

@@ -19,10 +19,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import ConfigError
-from server.holder import SnapshotHolder
-from server.logging_setup import log_event
-from server.wire_registry import formats_of, prepare_wires
+from cc_proxy.engine.errors import ConfigError
+from cc_proxy.server.holder import SnapshotHolder
+from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.wire_registry import formats_of, prepare_wires
 
 log = logging.getLogger("cc_proxy")
 

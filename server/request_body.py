@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from engine.errors import ProxyError
-from server.errors import bad_request
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.server.errors import bad_request
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:

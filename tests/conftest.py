@@ -30,8 +30,9 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Reference material (protocol notes, real Claude Code requests) sits next to the repository, in CI too.
-SHARED_DIR = REPO_ROOT.parent / "shared"
+# Real Claude Code requests, copied into the repository (tests/fixtures/claude-code/README.md): the tests
+# read nothing outside it.
+CLAUDE_CODE_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "claude-code"
 
 # Every proxy the tests start runs at DEBUG; the X3 canary scan (tests/reliability/test_zz_x3_canary_scan.py,
 # moved to the end of the session below) reads their logs for the keys they were given.
@@ -44,6 +45,30 @@ def record_proxy(log_path: Path, env: Mapping[str, str] | None) -> None:
     PROXY_SECRETS.update(value for value in (env or {}).values() if len(value) >= 12)  # keys, not flags
 
 
+# The repository stands alone: a test that opens anything under <repo>/../shared (reference material that
+# a fresh clone does not have) fails the session here, where ../shared exists; `.ci/run` also runs the
+# suite from a clone with no ../shared beside it, which catches subprocesses too.
+OUTSIDE_DIR = str(REPO_ROOT.parent / "shared") + os.sep
+OUTSIDE_READS: list[str] = []
+
+
+def _watch_outside_reads(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and isinstance(args[0], str | Path):
+        path = os.path.abspath(args[0])
+        if path.startswith(OUTSIDE_DIR):
+            OUTSIDE_READS.append(path)
+
+
+sys.addaudithook(_watch_outside_reads)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if OUTSIDE_READS:
+        listed = "\n  ".join(sorted(set(OUTSIDE_READS)))
+        sys.stderr.write(f"\ntests read files outside the repository (copy them into tests/):\n  {listed}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The canary scan runs last, over every proxy log of the session (a stable sort keeps the rest)."""
     items.sort(key=lambda item: "test_zz_x3_canary_scan" in item.nodeid)
@@ -53,24 +78,17 @@ START_TIMEOUT = 30.0  # seconds for a process to print its URL; generous for a l
 URL_PATTERN = re.compile(r"https?://127\.0\.0\.1:\d+\S*")
 
 
-def shared_path(*parts: str) -> Path:
-    """A file under ../shared; missing is a failure that says where it was looked for, never a skip."""
-    path = SHARED_DIR.joinpath(*parts)
+def claude_code_fixture(name: str) -> Path:
+    """A captured Claude Code request; missing is a failure that says where it was looked for, never a skip."""
+    path = CLAUDE_CODE_FIXTURES / name
     if not path.exists():
-        pytest.fail(f"shared reference file missing: {path} (expected at <repo>/../shared)", pytrace=False)
+        pytest.fail(f"Claude Code fixture missing: {path}", pytrace=False)
     return path
 
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED_DIR.is_dir():
-        pytest.fail(f"shared reference directory missing: {SHARED_DIR} (expected at <repo>/../shared)", pytrace=False)
-    return SHARED_DIR
 
 
 def free_port() -> int:
@@ -197,7 +215,7 @@ def proxy_server(tmp_path: Path) -> Iterator[ProxyFactory]:
         for name, content in (files or {}).items():
             _write(base / name, content)
         # DEBUG unless `args` says otherwise (argparse: the last --log-level wins)
-        argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0",
+        argv = (sys.executable, "-m", "cc_proxy.server.cli", "serve", "--config", str(config_path), "--port", "0",
                 "--log-level", "debug", *args)
         running = start_process(
             argv,

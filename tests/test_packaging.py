@@ -33,12 +33,12 @@ def test_wheel_installed_outside_the_checkout_serves_builtin_rules_and_schemas(t
     (wheel,) = wheel_dir.glob("cc_proxy-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
-        "rules/default.json",
-        "schemas/cc-proxy.schema.json",
-        "schemas/rules.schema.json",
-        "server/commands/check.py",
-        "server/commands/serve.py",
-        "engine/wire/openai.py",
+        "cc_proxy/rules/default.json",
+        "cc_proxy/schemas/cc-proxy.schema.json",
+        "cc_proxy/schemas/rules.schema.json",
+        "cc_proxy/server/commands/check.py",
+        "cc_proxy/server/commands/serve.py",
+        "cc_proxy/engine/wire/openai.py",
     ):
         assert required in names, f"{required} missing from the wheel"
     subprocess.run(
@@ -48,9 +48,9 @@ def test_wheel_installed_outside_the_checkout_serves_builtin_rules_and_schemas(t
     )
     # The installed copy must win over the editable checkout, and run from a directory with no rules/.
     probe = (
-        "import json, sys, server.cli, server.config_files as cf\n"
-        "print(json.dumps({'cli': server.cli.__file__, 'rules': cf.read_builtin('default') is not None}))\n"
-        "sys.exit(server.cli.main(['check']))\n"
+        "import json, sys, cc_proxy.server.cli, cc_proxy.server.config_files as cf\n"
+        "print(json.dumps({'cli': cc_proxy.server.cli.__file__, 'rules': cf.read_builtin('default') is not None}))\n"
+        "sys.exit(cc_proxy.server.cli.main(['check']))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],

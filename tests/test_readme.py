@@ -58,7 +58,7 @@ def cc_proxy(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in child_env(env).items() if k not in unset}
     return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
+        [sys.executable, "-m", "cc_proxy.server.cli", *args],
         cwd=cwd,
         env={**full_env, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,

@@ -15,11 +15,10 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-
-from engine.snapshot import ResolvedModel
-from engine.wire.reasoning import is_proxy_signature
-from engine.wire.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEventTooLarge, encode
-from engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
+from cc_proxy.engine.snapshot import ResolvedModel
+from cc_proxy.engine.wire.reasoning import is_proxy_signature
+from cc_proxy.engine.wire.sse import DEFAULT_MAX_EVENT_BYTES, SSEDecoder, SSEEventTooLarge, encode
+from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"

@@ -12,8 +12,7 @@ import re
 from typing import Any
 
 import orjson
-
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.types import SSEEvent
 
 SNIPPET_BYTES = 200
 _MAX_MESSAGE = 4000

@@ -8,9 +8,9 @@ Reasoning round trip and the thinking-block signature format: `engine.wire.reaso
 
 from __future__ import annotations
 
-from engine.wire.openai_request import build_request
-from engine.wire.openai_response import RAW_ARGUMENTS_KEY, translate_response
-from engine.wire.openai_stream import StreamTranslator
-from engine.wire.reasoning import is_proxy_signature
+from cc_proxy.engine.wire.openai_request import build_request
+from cc_proxy.engine.wire.openai_response import RAW_ARGUMENTS_KEY, translate_response
+from cc_proxy.engine.wire.openai_stream import StreamTranslator
+from cc_proxy.engine.wire.reasoning import is_proxy_signature
 
 __all__ = ["RAW_ARGUMENTS_KEY", "StreamTranslator", "build_request", "is_proxy_signature", "translate_response"]

@@ -27,11 +27,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-
-from engine.snapshot import ResolvedModel
-from engine.wire.openai_tools import tool_choice, tool_definitions
-from engine.wire.reasoning import read_thinking_block, reasoning_fields
-from engine.wire.types import UpstreamRequest
+from cc_proxy.engine.snapshot import ResolvedModel
+from cc_proxy.engine.wire.openai_tools import tool_choice, tool_definitions
+from cc_proxy.engine.wire.reasoning import read_thinking_block, reasoning_fields
+from cc_proxy.engine.wire.types import UpstreamRequest
 
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
 NO_RESULT = "(no result)"

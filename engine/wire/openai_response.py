@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-
-from engine.errors import ProxyError
-from engine.profiles import Profile
-from engine.wire.reasoning import ThinkTagSplitter, details_text, make_signature
-from engine.wire.types import TranslationContext
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.profiles import Profile
+from cc_proxy.engine.wire.reasoning import ThinkTagSplitter, details_text, make_signature
+from cc_proxy.engine.wire.types import TranslationContext
 
 RAW_ARGUMENTS_KEY = "_raw_arguments"
 _MAX_ERROR_TEXT = 2000  # an upstream error quoted to the client, at most this many characters

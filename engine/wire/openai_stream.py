@@ -26,8 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-
-from engine.wire.openai_response import (
+from cc_proxy.engine.wire.openai_response import (
     content_text,
     error_fields,
     matched_stop,
@@ -36,8 +35,8 @@ from engine.wire.openai_response import (
     tool_id,
     usage_of,
 )
-from engine.wire.reasoning import ThinkTagSplitter, make_signature, merge_detail_fragments
-from engine.wire.types import SSEEvent, TranslationContext
+from cc_proxy.engine.wire.reasoning import ThinkTagSplitter, make_signature, merge_detail_fragments
+from cc_proxy.engine.wire.types import SSEEvent, TranslationContext
 
 _NEW, _OPEN, _QUEUED, _CLOSED = 0, 1, 2, 3
 

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-
-from engine.wire.sse import encode
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.sse import encode
+from cc_proxy.engine.wire.types import SSEEvent
 
 # Blocks whose input arrives as input_json_delta after a start with `"input": {}`.
 _TOOL_CALLS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})

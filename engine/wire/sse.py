@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.types import SSEEvent
 
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"

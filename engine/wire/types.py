@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.snapshot import ResolvedModel
+from cc_proxy.engine.snapshot import ResolvedModel
 
 
 @dataclass(frozen=True, slots=True)

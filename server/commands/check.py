@@ -30,7 +30,7 @@ def _count(n: int, word: str) -> str:
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     import sys
 
-    from server.config_files import ConfigLoadError, load_from_disk, locate_config
+    from cc_proxy.server.config_files import ConfigLoadError, load_from_disk, locate_config
 
     stream = out if out is not None else sys.stdout
     config_path = locate_config(args.config)

@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.decide import Decision, TraceStep
-    from engine.snapshot import Snapshot
-    from engine.tokens import TokenEstimator
+    from cc_proxy.engine.decide import Decision, TraceStep
+    from cc_proxy.engine.snapshot import Snapshot
+    from cc_proxy.engine.tokens import TokenEstimator
 
 EXIT_OK = 0
 EXIT_NO_ROUTE = 1  # config problems, or the proxy would answer 404
@@ -129,10 +129,10 @@ def build_report(
     estimator: TokenEstimator,
 ) -> dict[str, Any]:
     """Everything `explain` shows, as plain JSON. Raises nothing for a 404: it is part of the report."""
-    from engine.decide import NoRouteError, decide
-    from engine.errors import ProxyError
-    from engine.features import Features
-    from engine.match import SECRET_HEADERS
+    from cc_proxy.engine.decide import NoRouteError, decide
+    from cc_proxy.engine.errors import ProxyError
+    from cc_proxy.engine.features import Features
+    from cc_proxy.engine.match import SECRET_HEADERS
 
     report: dict[str, Any] = {
         "config": snapshot.config_file,
@@ -209,9 +209,9 @@ def render_text(report: Mapping[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from engine.errors import ConfigError
-    from server.config_files import load_from_disk, locate_config
-    from server.tokens import build_estimator
+    from cc_proxy.engine.errors import ConfigError
+    from cc_proxy.server.config_files import load_from_disk, locate_config
+    from cc_proxy.server.tokens import build_estimator
 
     try:
         with open(args.request, "rb") as fh:

@@ -58,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import socket
 
-    from engine.errors import ConfigError
-    from server.app import create_app
-    from server.config_files import load_from_disk, locate_config
-    from server.connection_cap import server_protocol
-    from server.holder import SnapshotHolder
-    from server.logging_setup import log_event, setup_logging
-    from server.settings import ServeSettings, bind_refusal
+    from cc_proxy.engine.errors import ConfigError
+    from cc_proxy.server.app import create_app
+    from cc_proxy.server.config_files import load_from_disk, locate_config
+    from cc_proxy.server.connection_cap import server_protocol
+    from cc_proxy.server.holder import SnapshotHolder
+    from cc_proxy.server.logging_setup import log_event, setup_logging
+    from cc_proxy.server.settings import ServeSettings, bind_refusal
 
     log = setup_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
     config_path = locate_config(args.config)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.profiles import BUILTIN_PROFILES
-from engine.rules import compile_rewrite_rule, compile_routing_rule
-from engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, Route, ServerSettings, Snapshot
+from cc_proxy.engine.profiles import BUILTIN_PROFILES
+from cc_proxy.engine.rules import compile_rewrite_rule, compile_routing_rule
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, Route, ServerSettings, Snapshot
 
 
 def provider(name: str, fmt: str = "anthropic") -> ResolvedProvider:

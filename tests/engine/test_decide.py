@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine.decide import NoRouteError, decide, retarget
-from engine.errors import ProxyError
-from engine.tokens import TokenEstimator
+from cc_proxy.engine.decide import NoRouteError, decide, retarget
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.tokens import TokenEstimator
 from tests.engine.snapshots import DEFAULT_MODELS, make_snapshot, model
 
 ROUTING = [

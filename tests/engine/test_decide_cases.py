@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from engine.decide import decide
-from engine.errors import ProxyError
-from engine.load import build_snapshot, parse_config
-from engine.snapshot import Snapshot
-from engine.source import SourceFile
-from engine.tokens import TokenEstimator
-from server.commands.explain import parse_request
-from tests.conftest import shared_path
+from cc_proxy.engine.decide import decide
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.load import build_snapshot, parse_config
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.engine.source import SourceFile
+from cc_proxy.engine.tokens import TokenEstimator
+from cc_proxy.server.commands.explain import parse_request
+from tests.conftest import claude_code_fixture
 from tests.engine.jsonpatch import apply_patch
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases" / "decide"
@@ -28,7 +28,7 @@ CASES = sorted(p for p in CASES_DIR.iterdir() if p.is_dir())
 
 @pytest.fixture(scope="module")
 def estimator() -> TokenEstimator:
-    from server.tokens import build_estimator
+    from cc_proxy.server.tokens import build_estimator
 
     return build_estimator()
 
@@ -44,7 +44,7 @@ def load_request(case: Path) -> tuple[dict[str, Any], dict[str, str]]:
     raw = json.loads((case / "request.json").read_text())
     headers: dict[str, str] = {}
     if "fixture" in raw:
-        fixture = json.loads(shared_path("claude-code", "fixtures", raw["fixture"]).read_text())
+        fixture = json.loads(claude_code_fixture(raw["fixture"]).read_text())
         body, headers = parse_request(fixture)
         body = apply_patch(body, raw.get("patch", []))
     else:

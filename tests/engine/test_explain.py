@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from engine.tokens import TokenEstimator
-from server.commands import explain
-from server.commands.explain import InputError, build_report, parse_header_args, parse_request, render_text
-from tests.conftest import shared_path
+from cc_proxy.engine.tokens import TokenEstimator
+from cc_proxy.server.commands import explain
+from cc_proxy.server.commands.explain import InputError, build_report, parse_header_args, parse_request, render_text
+from tests.conftest import claude_code_fixture
 from tests.engine.test_decide_cases import CASES_DIR, load_snapshot
 
 BODY = {"model": "claude-haiku-4-5", "max_tokens": 100000, "messages": [{"role": "user", "content": "hi"}]}
@@ -28,7 +28,7 @@ def test_parse_request_forms() -> None:
     exchange = {"headers": {"X-App": "cli", "x-api-key": "sk-secret"}, "body": BODY}
     assert parse_request(exchange) == (BODY, {"x-app": "cli", "x-api-key": "sk-secret"})
     assert parse_request({"headers": {}, "body": json.dumps(BODY)})[0] == BODY
-    captured = json.loads(shared_path("claude-code", "fixtures", "say_hi.v2.1.197.requests.json").read_text())
+    captured = json.loads(claude_code_fixture("say_hi.v2.1.197.requests.json").read_text())
     body, headers = parse_request(captured)  # a list: the /v1/messages exchange, not the HEAD /
     assert body["model"] == "claude-opus-4-8" and headers["user-agent"].startswith("claude-cli/2.1.197")
 
@@ -109,10 +109,10 @@ def test_command_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_command_on_a_captured_exchange(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from server.cli import main
+    from cc_proxy.server.cli import main
 
     config = str(CASES_DIR / "captured-exchange-header-rewrites" / "config.json")
-    request = str(shared_path("claude-code", "fixtures", "say_hi.v2.1.332.request.json"))
+    request = str(claude_code_fixture("say_hi.v2.1.332.request.json"))
     assert main(["explain", request, "--config", config]) == explain.EXIT_OK
     out = capsys.readouterr().out
     assert "  + routing  claude-cli: header user-agent 'claude-cli/2.1.332 (external, sdk-cli)' matches glob" in out

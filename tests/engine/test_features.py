@@ -3,13 +3,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.features import Features
-from engine.tokens import TokenEstimator
-from tests.conftest import shared_path
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.tokens import TokenEstimator
+from tests.conftest import claude_code_fixture
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(shared_path("claude-code", "fixtures", name).read_text())
+    data: dict[str, Any] = json.loads(claude_code_fixture(name).read_text())
     body: dict[str, Any] = data.get("body", data)
     return body
 

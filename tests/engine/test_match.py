@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from engine.features import Features
-from engine.match import RuleContext
-from engine.rules import compile_rewrite_rule, compile_routing_rule
-from engine.snapshot import ResolvedModel
-from engine.tokens import TokenEstimator
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.match import RuleContext
+from cc_proxy.engine.rules import compile_rewrite_rule, compile_routing_rule
+from cc_proxy.engine.snapshot import ResolvedModel
+from cc_proxy.engine.tokens import TokenEstimator
 from tests.engine.snapshots import model
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from engine.paths import WILDCARD, PathError, delete_path, format_path, parse_path, set_path
+from cc_proxy.engine.paths import WILDCARD, PathError, delete_path, format_path, parse_path, set_path
 
 
 @pytest.mark.parametrize(

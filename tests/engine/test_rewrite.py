@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.features import Features
-from engine.match import RuleContext
-from engine.rewrite import merge_patch
-from engine.rules import compile_rewrite_rule
-from engine.snapshot import ResolvedModel
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.match import RuleContext
+from cc_proxy.engine.rewrite import merge_patch
+from cc_proxy.engine.rules import compile_rewrite_rule
+from cc_proxy.engine.snapshot import ResolvedModel
 from tests.engine.snapshots import model
 
 SONNET = model("sonnet", upstream="claude-sonnet-4-5", max_tokens=64000)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.match import AllOf, TokensCompare
-from engine.rewrite import ClampMaxTokens, DropPaths, FilterTools, MapPaths, SetPaths
-from engine.rules import (
+from cc_proxy.engine.match import AllOf, TokensCompare
+from cc_proxy.engine.rewrite import ClampMaxTokens, DropPaths, FilterTools, MapPaths, SetPaths
+from cc_proxy.engine.rules import (
     CompileError,
     compile_glob,
     compile_rewrite_rule,

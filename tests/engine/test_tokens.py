@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from engine.features import Features
-from engine.image_size import base64_image_size, image_tokens, tokens_for_size
-from engine.tokens import (
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.image_size import base64_image_size, image_tokens, tokens_for_size
+from cc_proxy.engine.tokens import (
     MESSAGE_OVERHEAD,
     REQUEST_OVERHEAD,
     SERVER_TOOL_TOKENS,
@@ -21,7 +21,7 @@ from engine.tokens import (
     TOOL_USE_PROMPT_TOKENS_FORCED,
     TokenEstimator,
 )
-from tests.conftest import shared_path
+from tests.conftest import claude_code_fixture
 
 
 class CountingEncoder:
@@ -217,10 +217,10 @@ def test_image_inside_tool_result_is_counted_by_size() -> None:
 
 
 def test_real_fixture_estimates_are_stable_and_cached() -> None:
-    from server.tokens import build_estimator
+    from cc_proxy.server.tokens import build_estimator
 
     est = build_estimator()
-    body = json.loads(shared_path("claude-code", "fixtures", "say_hi.v2.1.332.body.json").read_text())
+    body = json.loads(claude_code_fixture("say_hi.v2.1.332.body.json").read_text())
     first = est.count(body)
     assert 8000 < first < 14000  # ~52 KB of English and JSON Schema
     size = est.cache_size

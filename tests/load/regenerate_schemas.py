@@ -9,7 +9,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from engine.json_schema import config_schema, rules_schema  # noqa: E402
+from cc_proxy.engine.json_schema import config_schema, rules_schema  # noqa: E402
 
 FILES = {"cc-proxy.schema.json": config_schema, "rules.schema.json": rules_schema}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from cc_proxy.server.cli import main
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases" / "check"
 CASES = sorted(p for p in CASES_DIR.iterdir() if p.is_dir())

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ConfigError
-from server.cli import main
-from server.config_files import ConfigLoadError, builtin_rule_names, load_from_disk, locate_config
+from cc_proxy.engine.errors import ConfigError
+from cc_proxy.server.cli import main
+from cc_proxy.server.config_files import ConfigLoadError, builtin_rule_names, load_from_disk, locate_config
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL = {
@@ -137,8 +137,10 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    for package in ("engine", "server", "rules", "schemas"):
-        shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in ("cc_proxy", "engine", "server", "rules", "schemas"):  # cc_proxy/ keeps its links
+        shutil.copytree(
+            REPO / package, source / package, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     build = subprocess.run(
         [
             sys.executable,
@@ -161,12 +163,12 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("cc_proxy-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in [*(REPO / "rules").glob("*.json"), *(REPO / "schemas").glob("*.json")]:
-        assert f"{path.parent.name}/{path.name}" in names
+        assert f"cc_proxy/{path.parent.name}/{path.name}" in names
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(target)
     probe = (
-        "import sys, rules, server.config_files as c; "
+        "import sys, cc_proxy.rules as rules, cc_proxy.server.config_files as c; "
         "sys.stdout.write(f'{c.__file__}|{rules.__file__}|{len(c.read_builtin(\"default\"))}')"
     )
     result = subprocess.run(
@@ -186,7 +188,7 @@ def test_an_installed_wheel_ships_rules_and_schemas(tmp_path: Path) -> None:
 def test_check_does_not_import_the_server_stack(tmp_path: Path) -> None:
     """`check` starts fast: no web framework, HTTP client, tokenizer or watcher is imported."""
     probe = (
-        "import sys, contextlib, io; from server.cli import main\n"
+        "import sys, contextlib, io; from cc_proxy.server.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()): code = main(['check'])\n"
         "heavy = [m for m in ('sanic', 'httpx', 'tiktoken', 'watchfiles', 'aiohttp') if m in sys.modules]\n"
         "print(code, heavy)"

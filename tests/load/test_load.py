@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ConfigError, ConfigProblem
-from engine.load import ConfigDocument, SourceFile, build_snapshot, parse_config
-from engine.profiles import BUILTIN_PROFILES
-from engine.snapshot import Snapshot
-from engine.source import MAX_FILE_BYTES
-from server.config_files import read_builtin
+from cc_proxy.engine.errors import ConfigError, ConfigProblem
+from cc_proxy.engine.load import ConfigDocument, SourceFile, build_snapshot, parse_config
+from cc_proxy.engine.profiles import BUILTIN_PROFILES
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.engine.source import MAX_FILE_BYTES
+from cc_proxy.server.config_files import read_builtin
 
 SECRET = "sk-very-secret-value-0123456789"
 

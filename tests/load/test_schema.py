@@ -14,10 +14,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
-from engine.config import ConfigFile, InlineProfile
-from engine.json_schema import config_schema
-from engine.profiles import BUILTIN_PROFILES, Profile
-from engine.rule_models import RuleFileModel
+from cc_proxy.engine.config import ConfigFile, InlineProfile
+from cc_proxy.engine.json_schema import config_schema
+from cc_proxy.engine.profiles import BUILTIN_PROFILES, Profile
+from cc_proxy.engine.rule_models import RuleFileModel
 from tests.load.regenerate_schemas import FILES, render
 
 REPO = Path(__file__).resolve().parents[2]

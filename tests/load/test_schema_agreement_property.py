@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ValidationError
 
-from engine.config import ConfigFile
-from engine.json_schema import config_schema, rules_schema
-from engine.rule_models import RuleFileModel
+from cc_proxy.engine.config import ConfigFile
+from cc_proxy.engine.json_schema import config_schema, rules_schema
+from cc_proxy.engine.rule_models import RuleFileModel
 
 REPO = Path(__file__).resolve().parents[2]
 EXTRA_RULES = {

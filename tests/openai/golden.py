@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.wire.openai import StreamTranslator, build_request, translate_response
-from engine.wire.sse import SSEDecoder, encode_all
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.openai import StreamTranslator, build_request, translate_response
+from cc_proxy.engine.wire.sse import SSEDecoder, encode_all
+from cc_proxy.engine.wire.types import SSEEvent
 from tests.openai.support import make_ctx, make_target
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases" / "openai"
-FIXTURES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "claude-code" / "fixtures"
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "claude-code"
 
 
 def case_names() -> list[str]:

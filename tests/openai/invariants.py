@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.types import SSEEvent
 
 
 def check_stream(events: Sequence[SSEEvent]) -> list[dict[str, Any]]:

@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from typing import Any
 
-from engine.profiles import BUILTIN_PROFILES, Profile
-from engine.snapshot import ApiKey, Capabilities, ResolvedModel, ResolvedProvider
-from engine.wire.types import TranslationContext
+from cc_proxy.engine.profiles import BUILTIN_PROFILES, Profile
+from cc_proxy.engine.snapshot import ApiKey, Capabilities, ResolvedModel, ResolvedProvider
+from cc_proxy.engine.wire.types import TranslationContext
 
 
 def make_profile(spec: str | Mapping[str, Any] = "openai") -> Profile:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.wire.openai_tools import clean_schema, clean_tool_schema
+from cc_proxy.engine.wire.openai_tools import clean_schema, clean_tool_schema
 
 KEYS = ["$schema", "const", "enum", "type", "properties", "items", "format", "x\"$schema", "description"]
 leaf = st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from([*KEYS, '"$schema":', '\\"const\\":'])

@@ -19,9 +19,9 @@ from anthropic.lib.streaming._messages import accumulate_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.wire.openai import StreamTranslator, translate_response
-from engine.wire.sse import SSEDecoder
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.openai import StreamTranslator, translate_response
+from cc_proxy.engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.types import SSEEvent
 from tests.openai.invariants import check_stream
 from tests.openai.support import make_ctx, make_target
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.wire.reasoning import (
+from cc_proxy.engine.wire.reasoning import (
     SIGNATURE_PREFIX,
     ThinkTagSplitter,
     budget_to_effort,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.wire.openai_request import translate_request
+from cc_proxy.engine.wire.openai_request import translate_request
 from tests.openai.support import make_target
 from tests.openai.typed_check import check_request_body
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ProxyError
-from engine.wire.openai_response import (
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.wire.openai_response import (
     RAW_ARGUMENTS_KEY,
     error_fields,
     parse_arguments,

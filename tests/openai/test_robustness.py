@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
 
-from engine.errors import ProxyError
-from engine.wire.openai import StreamTranslator, translate_response
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.wire.openai import StreamTranslator, translate_response
+from cc_proxy.engine.wire.types import SSEEvent
 from tests.openai.invariants import check_stream
 from tests.openai.support import make_ctx, make_target
 

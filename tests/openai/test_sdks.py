@@ -14,7 +14,7 @@ import openai
 import pytest
 from openai.types.chat.completion_create_params import CompletionCreateParamsStreaming
 
-from engine.wire.openai import translate_response
+from cc_proxy.engine.wire.openai import translate_response
 from tests.openai import golden
 from tests.openai.typed_check import Mismatch, check_request_body
 

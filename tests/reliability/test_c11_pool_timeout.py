@@ -19,13 +19,13 @@ from typing import Any
 import orjson
 import pytest
 
-from engine.decide import decide
-from engine.snapshot import Snapshot
-from server.breaker import Breaker
-from server.config_files import load_from_disk
-from server.exchange import Committed, Exchange, Failed, run
-from server.retry import RetryBudget
-from server.upstream import TRANSPORTS, create_client
+from cc_proxy.engine.decide import decide
+from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.server.breaker import Breaker
+from cc_proxy.server.config_files import load_from_disk
+from cc_proxy.server.exchange import Committed, Exchange, Failed, run
+from cc_proxy.server.retry import RetryBudget
+from cc_proxy.server.upstream import TRANSPORTS, create_client
 from tests.fakes import anthropic_stream as A
 from tests.fakes.responses import Hang
 from tests.fakes.server import FakeUpstream
@@ -147,8 +147,8 @@ def test_c11_a_connect_timeout_with_a_free_pool_stays_a_502_connect_failure(tmp_
 def test_c11_count_tokens_on_a_full_pool_is_the_same_529(tmp_path: Path, transport: str) -> None:
     """`count_tokens` forwarded to an Anthropic target's own endpoint meets the same full pool: the same
     529 with `retry-after`, not a 502."""
-    from engine.errors import ProxyError
-    from server.handlers import _upstream_count
+    from cc_proxy.engine.errors import ProxyError
+    from cc_proxy.server.handlers import _upstream_count
 
     with FakeUpstream() as fake:
         fake.always("*", Hang())

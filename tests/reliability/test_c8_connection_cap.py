@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from server.connection_cap import ConnectionCapProtocol, server_protocol
-from server.header_deadline import HeaderDeadlineProtocol
+from cc_proxy.server.connection_cap import ConnectionCapProtocol, server_protocol
+from cc_proxy.server.header_deadline import HeaderDeadlineProtocol
 from tests.conftest import RunningProcess
 from tests.reliability.conftest import (
     connect,

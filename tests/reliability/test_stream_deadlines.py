@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 
-from engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.sse import SSEDecoder
 from tests.fakes import anthropic_stream as A
 from tests.fakes.responses import Stream
 from tests.reliability.conftest import CLIENT_KEY, STREAM, Rel, sse_events, wait_for_log

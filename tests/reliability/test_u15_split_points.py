@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.profiles import BUILTIN_PROFILES
-from engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
-from engine.wire.types import TranslationContext
-from server.wire_registry import StreamBroken, wire_for
+from cc_proxy.engine.profiles import BUILTIN_PROFILES
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
+from cc_proxy.engine.wire.types import TranslationContext
+from cc_proxy.server.wire_registry import StreamBroken, wire_for
 from tests.fakes import anthropic_stream as A
 
 _PROVIDER = ResolvedProvider("up", "anthropic", "http://127.0.0.1:1", ApiKey("literal", "k"), {},

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.decide import decide
-from server.config_files import load_from_disk
-from server.exchange import Committed, Exchange, run
-from server.retry import RetryBudget
-from server.upstream import create_client
+from cc_proxy.engine.decide import decide
+from cc_proxy.server.config_files import load_from_disk
+from cc_proxy.server.exchange import Committed, Exchange, run
+from cc_proxy.server.retry import RetryBudget
+from cc_proxy.server.upstream import create_client
 from tests.conftest import RunningProcess
 from tests.fakes import anthropic_stream as A
 from tests.fakes.server import FakeUpstream

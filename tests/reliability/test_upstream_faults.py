@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.sse import SSEDecoder
 from tests.fakes import anthropic_stream as A
 from tests.fakes import openai_stream as O
 from tests.fakes.responses import Hang, Json, Raw, Stream, anthropic_error

@@ -145,7 +145,7 @@ def start_proxy(
     config_path: Path, *, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
 ) -> RunningProcess:
     # DEBUG unless `args` says otherwise (argparse: the last --log-level wins); the X3 scan reads the log
-    argv = (sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0",
+    argv = (sys.executable, "-m", "cc_proxy.server.cli", "serve", "--config", str(config_path), "--port", "0",
             "--log-level", "debug", *args)
     proxy = start_process(
         argv,

@@ -13,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from server.upstream import create_client
+from cc_proxy.server.upstream import create_client
 from tests.fakes import Close, FakeUpstream, Json, Raw, Stream
 
 

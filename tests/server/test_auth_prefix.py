@@ -66,7 +66,7 @@ def test_token_as_x_api_key_or_bearer_under_the_prefix(guarded: Stack) -> None:
 
 def test_non_loopback_without_token_refuses_to_start(tmp_path: Path) -> None:
     config_path = write_stack_files(tmp_path, base_config("http://127.0.0.1:9"), RULES)
-    argv = [sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--host", "0.0.0.0",
+    argv = [sys.executable, "-m", "cc_proxy.server.cli", "serve", "--config", str(config_path), "--host", "0.0.0.0",
             "--port", "0"]
     done = subprocess.run(argv, env=child_env(PROXY_ENV), cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
@@ -77,7 +77,7 @@ def test_broken_config_prints_problems_and_exits_1(tmp_path: Path) -> None:
     config = base_config("http://127.0.0.1:9")
     config["routes"]["default"] = "no-such-alias"
     config_path = write_stack_files(tmp_path, config, RULES)
-    argv = [sys.executable, "-m", "server.cli", "serve", "--config", str(config_path), "--port", "0"]
+    argv = [sys.executable, "-m", "cc_proxy.server.cli", "serve", "--config", str(config_path), "--port", "0"]
     done = subprocess.run(argv, env=child_env(PROXY_ENV), cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "cc-proxy.json:" in done.stderr and "no-such-alias" in done.stderr

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ProxyError
-from server.request_body import parse_json_object
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.server.request_body import parse_json_object
 
 KEYS = st.sampled_from(["model", "role", "content", "type", "text", "é", "日本", "a\nb", 'q"uote'])
 SCALARS = (

@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.wire.sse import SSEDecoder
-from server.exchange import _first_events
+from cc_proxy.engine.wire.sse import SSEDecoder
+from cc_proxy.server.exchange import _first_events
 
 NAMES = st.none() | st.sampled_from(["message_start", "content_block_delta", "error", "ping"])
 DATA = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)

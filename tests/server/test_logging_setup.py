@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from server.logging_setup import log_event, setup_logging
+from cc_proxy.server.logging_setup import log_event, setup_logging
 
 _names = itertools.count()
 FIELDS: dict[str, Any] = {

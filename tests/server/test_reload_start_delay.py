@@ -7,9 +7,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from server.config_files import load_from_disk
-from server.holder import SnapshotHolder
-from server.reload import watch_and_reload
+from cc_proxy.server.config_files import load_from_disk
+from cc_proxy.server.holder import SnapshotHolder
+from cc_proxy.server.reload import watch_and_reload
 
 
 def _config(path: Path, model: str) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from server.config_files import load_from_disk
-from server.exchange import BYTES_PER_TOKEN
-from server.tokens import needs_tokens
+from cc_proxy.server.config_files import load_from_disk
+from cc_proxy.server.exchange import BYTES_PER_TOKEN
+from cc_proxy.server.tokens import needs_tokens
 from tests.fakes import openai_stream as O
 from tests.fakes.responses import Stream
 from tests.server.conftest import Stack

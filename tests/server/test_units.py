@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ProxyError
-from engine.profiles import BUILTIN_PROFILES
-from engine.snapshot import ApiKey, ResolvedProvider, ServerSettings
-from server.auth import client_authorized
-from server.credentials import credential_headers
-from server.request_body import check_messages_request, parse_json_object
-from server.retry import RetryBudget, retry_after_seconds, retry_delay
-from server.settings import bind_refusal
+from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.profiles import BUILTIN_PROFILES
+from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider, ServerSettings
+from cc_proxy.server.auth import client_authorized
+from cc_proxy.server.credentials import credential_headers
+from cc_proxy.server.request_body import check_messages_request, parse_json_object
+from cc_proxy.server.retry import RetryBudget, retry_after_seconds, retry_delay
+from cc_proxy.server.settings import bind_refusal
 
 OK = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -156,7 +156,7 @@ def test_client_auth() -> None:
 
 
 def test_breaker_ejects_after_consecutive_failures_doubling_to_a_cap() -> None:
-    from server.breaker import Breaker
+    from cc_proxy.server.breaker import Breaker
 
     now = [0.0]
     breaker = Breaker(threshold=3, base=30, cap=100, clock=lambda: now[0])
@@ -181,7 +181,7 @@ def test_breaker_ejects_after_consecutive_failures_doubling_to_a_cap() -> None:
 
 
 def test_failed_auth_limiter_blocks_one_address_for_the_rest_of_its_window() -> None:
-    from server.auth import FailedAuthLimiter
+    from cc_proxy.server.auth import FailedAuthLimiter
 
     now = [0.0]
     limiter = FailedAuthLimiter(limit=3, window=60, clock=lambda: now[0], max_addresses=2)
@@ -203,7 +203,7 @@ def test_failed_auth_limiter_blocks_one_address_for_the_rest_of_its_window() -> 
     [(b"a\n\n", 3), (b"a\n\nb", 3), (b"abc", 0), (b"a\r\n\r\nb", 5), (b"", 0), (b"x\r\ry", 3), (b"a\n\nb\n\nc", 6)],
 )
 def test_last_event_end(data: bytes, end: int) -> None:
-    from server.wire_registry import _last_event_end
+    from cc_proxy.server.wire_registry import _last_event_end
 
     assert _last_event_end(data) == end
 

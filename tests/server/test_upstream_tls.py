@@ -11,8 +11,8 @@ import certifi
 import httpx
 import pytest
 
-from server.upstream import create_client
-from server.upstream_tls import upstream_ssl_context
+from cc_proxy.server.upstream import create_client
+from cc_proxy.server.upstream_tls import upstream_ssl_context
 from tests.fakes import FakeUpstream
 from tests.fakes.anthropic_stream import auto, message, text
 from tests.fakes.tls import CA

@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from engine.profiles import BUILTIN_PROFILES
-from engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
-from engine.wire.anthropic import AnthropicStreamRelay
-from engine.wire.sse import SSEDecoder, encode
-from engine.wire.types import TranslationContext
+from cc_proxy.engine.profiles import BUILTIN_PROFILES
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
+from cc_proxy.engine.wire.anthropic import AnthropicStreamRelay
+from cc_proxy.engine.wire.sse import SSEDecoder, encode
+from cc_proxy.engine.wire.types import TranslationContext
 from tests.fakes import anthropic_stream as A
 
 

@@ -13,16 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.profiles import BUILTIN_PROFILES, Profile
-from engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
-from engine.wire.anthropic import (
+from cc_proxy.engine.profiles import BUILTIN_PROFILES, Profile
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
+from cc_proxy.engine.wire.anthropic import (
     AnthropicStreamRelay,
     build_count_tokens_request,
     build_request,
     translate_response,
 )
-from engine.wire.sse import SSEDecoder, SSEEventTooLarge
-from engine.wire.types import TranslationContext
+from cc_proxy.engine.wire.sse import SSEDecoder, SSEEventTooLarge
+from cc_proxy.engine.wire.types import TranslationContext
 from tests.fakes import anthropic_stream as A
 
 CASES = Path(__file__).parent.parent / "cases" / "anthropic"

@@ -13,8 +13,8 @@ from anthropic.lib.streaming._messages import accumulate_event
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.wire.replay import replay
-from engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.replay import replay
+from cc_proxy.engine.wire.sse import SSEDecoder
 from tests.openai.invariants import check_stream
 
 CASES = Path(__file__).parent.parent / "cases" / "replay"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.wire.sse import SSEDecoder, SSEEventTooLarge, encode, encode_all
-from engine.wire.types import SSEEvent
+from cc_proxy.engine.wire.sse import SSEDecoder, SSEEventTooLarge, encode, encode_all
+from cc_proxy.engine.wire.types import SSEEvent
 
 CASES = Path(__file__).parent.parent / "cases" / "sse"
 CASE_DIRS = sorted(p for p in CASES.iterdir() if p.is_dir())

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from engine.wire.errors import (
+from cc_proxy.engine.wire.errors import (
     anthropic_error_from_json,
     anthropic_error_from_upstream,
     in_band_error_event,
@@ -17,7 +17,7 @@ from engine.wire.errors import (
     snippet,
     status_for_error_type,
 )
-from engine.wire.sse import SSEDecoder, encode
+from cc_proxy.engine.wire.sse import SSEDecoder, encode
 
 CASES = Path(__file__).parent.parent / "cases" / "errors"
 CASE_DIRS = sorted(p for p in CASES.iterdir() if p.is_dir())
