@@ -36,6 +36,8 @@ DESCRIPTIONS: dict[str, str] = {
     "reject_fields": "OpenAI-format request fields the upstream rejects.",
     "schema_drop_keywords": "JSON Schema keywords removed from tool parameters.",
     "split_think_tags": "Split inline <think>...</think> into a thinking block.",
+    "tool_search_native": "The upstream hides `defer_loading` tools and expands `tool_reference` itself.",
+    "defer_tools": "Hide deferred tools until ToolSearch loads them; false: send every tool at once.",
 }
 _SCALARS: dict[Any, Any] = {
     str: StrictStr,

@@ -72,12 +72,18 @@ class Profile:
     # ids in the history are mapped to a stable hash).
     tool_id_format: Literal["any", "alnum9"] = "any"
     max_stop_sequences: int | None = None  # OpenAI accepts at most 4 `stop` entries
+    # --- what the proxy does for upstreams that lack an Anthropic API feature (engine/emulate) ---
+    # The upstream itself hides `defer_loading` tools and expands `tool_reference` blocks (tool search).
+    tool_search_native: bool = False
+    # Otherwise: deferred tools stay hidden until a `tool_reference` loads them; False sends them all.
+    defer_tools: bool = True
 
 
 _ANTHROPIC = Profile(
     name="anthropic",
     format="anthropic",
     forward_headers=("anthropic-version", "anthropic-beta", "anthropic-workspace-id", *CLIENT_FINGERPRINT_HEADERS),
+    tool_search_native=True,
 )
 
 # Third-party Anthropic-format endpoints (DeepSeek, Kimi, GLM, MiniMax, Ollama): they reject betas

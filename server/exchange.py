@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from cc_proxy.engine.decide import Decision, retarget
+from cc_proxy.engine.emulate import prepare
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import ServerSettings, Snapshot
 from cc_proxy.engine.wire.replay import replay
@@ -135,7 +136,8 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, err)
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
-    upstream_request = wire.build_request(target, decision.request, ex.client_headers)
+    prepared = prepare(target, decision.request)
+    upstream_request = wire.build_request(target, prepared.request, ex.client_headers)
     ctx = translation_context(ex.snapshot, decision, ex.body_size)
     attempt = 0
     while True:

@@ -130,6 +130,7 @@ def build_report(
 ) -> dict[str, Any]:
     """Everything `explain` shows, as plain JSON. Raises nothing for a 404: it is part of the report."""
     from cc_proxy.engine.decide import NoRouteError, decide
+    from cc_proxy.engine.emulate import prepare
     from cc_proxy.engine.errors import ProxyError
     from cc_proxy.engine.features import Features
     from cc_proxy.engine.match import SECRET_HEADERS
@@ -153,9 +154,11 @@ def build_report(
     report["rule"] = decision.rule_id
     report["target"] = target_summary(decision)
     report["fallbacks"] = [f.alias for f in decision.fallbacks]
-    report["request"] = decision.request
+    prepared = prepare(decision.target, decision.request)  # what serve's wire builder gets
+    report["emulated"] = list(prepared.notes)
+    report["request"] = prepared.request
     label = f"to {decision.target.provider.name}"
-    report["diff"] = request_diff(body, decision.request, label)
+    report["diff"] = request_diff(body, prepared.request, label)
     return report
 
 
@@ -201,6 +204,10 @@ def render_text(report: Mapping[str, Any]) -> str:
     out.append(f"  route      {route}" + (f" (rule {report['rule']})" if report["rule"] else ""))
     out.append(f"  target     {t['alias']}: provider {t['provider']} ({t['format']}), model {t['upstream_model']}")
     out.append(f"  fallbacks  {', '.join(report['fallbacks']) or 'none'}")
+    if report["emulated"]:
+        out.append("")
+        out.append("emulated (what the Anthropic API would do, done by the proxy for this upstream)")
+        out.extend(f"  {note}" for note in report["emulated"])
     out.append("")
     out.append(report["diff"].rstrip("\n") if report["diff"] else "request unchanged: no rewrite applied")
     return "\n".join(out) + "\n"

@@ -149,3 +149,19 @@ def test_command_config_problems_exit_1(tmp_path: Path, capsys: pytest.CaptureFi
     request.write_text(json.dumps(BODY))
     code, _, err = run_explain(tmp_path, [str(request), "--config", str(tmp_path / "cc-proxy.json")], capsys)
     assert code == explain.EXIT_NO_ROUTE and "cc-proxy.json" in err
+
+
+def test_report_names_what_the_proxy_emulates() -> None:
+    """Tool search for an OpenAI-format target: the hidden tool is named, the diff shows it gone."""
+    snapshot = load_snapshot(CASES_DIR / "haiku-background-openai-target")
+    body = json.loads(claude_code_fixture("toolsearch_tool_reference_followup.v2.1.332.body.json").read_text())
+    body["model"] = "claude-haiku-4-5"
+    report = build_report(snapshot, body, {}, TokenEstimator(words))
+    assert report["emulated"] == [
+        "defer_tools: 1 deferred tool(s) hidden until ToolSearch loads them (DeferredToolPlaceholder); loaded: WebFetch"
+    ]
+    assert "DeferredToolPlaceholder" not in [t["name"] for t in report["request"]["tools"]]
+    text = render_text(report)
+    assert "emulated (what the Anthropic API would do" in text and "(DeferredToolPlaceholder)" in text
+    removed = [line for line in text.splitlines() if line.startswith("-") and "DeferredToolPlaceholder" in line]
+    assert any('"name": "DeferredToolPlaceholder"' in line for line in removed)
