@@ -114,6 +114,19 @@ class CapabilitiesConfig(Strict):
     thinking: StrictBool = Field(default=True, description="Supports thinking / reasoning.")
 
 
+class PriceConfig(Strict):
+    """What the model costs, in USD per million tokens (a shipped default covers well-known models)."""
+
+    input: Annotated[StrictFloat | StrictInt, Ge(0)] = Field(description="Input tokens (not cached).")
+    output: Annotated[StrictFloat | StrictInt, Ge(0)] = Field(description="Output tokens (reasoning included).")
+    cache_read: Annotated[StrictFloat | StrictInt, Ge(0)] | None = Field(
+        default=None, description="Cache reads; left out: the input price."
+    )
+    cache_write: Annotated[StrictFloat | StrictInt, Ge(0)] | None = Field(
+        default=None, description="Cache writes; left out: the input price."
+    )
+
+
 class ModelConfig(Strict):
     """A model alias: which provider, which upstream model name, its limits."""
 
@@ -131,6 +144,11 @@ class ModelConfig(Strict):
     )
     extra_body: dict[StrictStr, Any] = Field(
         default_factory=dict, description="Merged into the upstream body as the very last step."
+    )
+    price: PriceConfig | None = Field(
+        default=None,
+        description='USD per million tokens, e.g. {"input": 3, "output": 15, "cache_read": 0.3, "cache_write": 3.75}; '
+        "left out: the shipped default for the upstream model, if any (else cost is null).",
     )
 
 

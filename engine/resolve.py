@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from cc_proxy.engine.config import ConfigFile, ProviderConfig
+from cc_proxy.engine.config import ConfigFile, ModelConfig, ProviderConfig
 from cc_proxy.engine.errors import ConfigProblem
 from cc_proxy.engine.json_source import index_path, key_path
+from cc_proxy.engine.prices import default_price
 from cc_proxy.engine.profiles import BUILTIN_PROFILES, Profile, WireFormat
 from cc_proxy.engine.snapshot import (
     STANDARD_ROUTES,
@@ -30,6 +31,7 @@ from cc_proxy.engine.snapshot import (
 )
 from cc_proxy.engine.source import Locator
 from cc_proxy.engine.suggest import did_you_mean
+from cc_proxy.engine.usage import Price
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -241,6 +243,8 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
             capabilities=Capabilities(m.capabilities.tools, m.capabilities.images, m.capabilities.thinking),
             params=dict(m.params),
             extra_body=dict(m.extra_body),
+            price=_price(m),
+            price_configured=m.price is not None,
         )
         for alias, m in config.models.items()
     }
@@ -278,3 +282,13 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
 
 def is_standard_route(name: str) -> bool:
     return name in STANDARD_ROUTES
+
+
+def _price(model: ModelConfig) -> Price | None:
+    """The configured price (cache prices default to the input price), else the shipped one."""
+    p = model.price
+    if p is None:
+        return default_price(model.model) if model.model is not None else None
+    cache_read = p.input if p.cache_read is None else p.cache_read
+    cache_write = p.input if p.cache_write is None else p.cache_write
+    return Price(float(p.input), float(p.output), float(cache_read), float(cache_write))

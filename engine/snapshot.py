@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 from cc_proxy.engine.errors import ConfigProblem
 from cc_proxy.engine.profiles import Profile, WireFormat
+from cc_proxy.engine.usage import Price
 
 STANDARD_ROUTES: tuple[str, ...] = ("default", "background", "think", "longContext", "webSearch", "image")
 
@@ -57,6 +58,10 @@ class ResolvedModel:
     capabilities: Capabilities = Capabilities()
     params: Mapping[str, Any] = field(default_factory=dict)
     extra_body: Mapping[str, Any] = field(default_factory=dict)
+    # cc-proxy.json's `price`, else the shipped default of `upstream_model`; None: unknown (or decided
+    # per request from the client's model name when upstream_model is None)
+    price: Price | None = None
+    price_configured: bool = False  # `price` came from cc-proxy.json: it holds for any model name
 
 
 @dataclass(frozen=True, slots=True)

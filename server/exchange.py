@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
@@ -73,6 +74,7 @@ class Exchange:
     breaker: Breaker | None = None
     attempts: int = 0
     body_size: int = 0  # the client's request body, in bytes: a translated stream's first estimate
+    headers_at: float = 0.0  # perf_counter() when the last attempt's response headers arrived
 
 
 def new_id(prefix: str) -> str:
@@ -175,6 +177,7 @@ async def _attempt(
             response = await open_response(
                 ex.client, provider, upstream_request, credentials, connect_timeout=settings.connect_timeout
             )
+            ex.headers_at = time.perf_counter()
             forwarded = forwarded_response_headers(response.headers)
             content_type = response.headers.get("content-type", "")
             if response.status_code >= 300:

@@ -12,22 +12,38 @@ import time
 import traceback
 from typing import Any, cast
 
+import orjson
 from sanic import Request
 from sanic.response import HTTPResponse
 
 from cc_proxy.engine.decide import Decision, decide
-from cc_proxy.engine.errors import ProxyError
+from cc_proxy.engine.errors import ERROR_TYPE_BY_STATUS, ProxyError
 from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.server.errors import JSON, error_response, new_request_id
 from cc_proxy.server.exchange import Committed, Exchange, run
 from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.observe.record import RequestRecord, client_family, clip, describe, log_fields
+from cc_proxy.server.observe.usage_tap import message_usage, stream_usage
 from cc_proxy.server.relay import StreamOutcome, relay
 from cc_proxy.server.request_body import check_messages_request, parse_json_object
 from cc_proxy.server.state import ServerState, authorize, get_state, route_headers
 
 log = logging.getLogger("cc_proxy")
+ERROR_TYPES = frozenset(ERROR_TYPE_BY_STATUS.values())  # a bounded label set: anything else is api_error
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+STREAM_ERROR = "stream_error"  # a stream that ended early after its first byte
+CLIENT_CLOSED = "client_closed"  # the client went away (499)
+
+
+def error_type_of(body: bytes) -> str:
+    """The Anthropic error type of an error body the proxy is about to send (small: parsed at once)."""
+    try:
+        error = orjson.loads(body).get("error")
+        kind = error.get("type") if isinstance(error, dict) else None
+    except (orjson.JSONDecodeError, AttributeError):
+        kind = None
+    return kind if isinstance(kind, str) and kind in ERROR_TYPES else "api_error"
 
 
 def client_headers(request: Request) -> dict[str, str]:
@@ -52,12 +68,15 @@ async def messages(request: Request) -> None:
     decision: Decision | None = None
     state.budget.in_flight += 1
     fields: dict[str, Any] = {"request_id": request_id, "path": request.path, "config": snapshot.version}
+    record = RequestRecord(request_id, "messages", time.time())
+    exchange: Exchange | None = None
     try:
         admit(request, snapshot, state)
         body = parse_json_object(request.body)
         check_messages_request(body)
         stream = body.get("stream") is True
         fields.update(model=body["model"], stream=stream)
+        record.stream = stream
         headers = client_headers(request)
         decision = decide(snapshot, body, headers, state.estimator)
         exchange = Exchange(
@@ -66,17 +85,21 @@ async def messages(request: Request) -> None:
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
         out_headers = route_headers(snapshot, result.decision, request_id)
+        decision = _answered_by(record, decision, result.decision)
         _describe(fields, result.decision)
         if not isinstance(result, Committed):
             out_headers.update(result.headers)
             fields["status"] = result.status
+            record.error_type = error_type_of(result.body)
             await answer(request, HTTPResponse(result.body, result.status, out_headers, content_type=JSON))
             return None
+        record.first_event_s = time.perf_counter() - started
         out_headers.update(result.headers)
         if result.adapter is None:
             await result.response.aclose()
             fields["status"] = 200
             await answer(request, HTTPResponse(result.held, 200, out_headers, content_type=JSON))
+            record.usage = message_usage(result.held)
             return None
         out_headers.update(SSE_HEADERS)
         outcome = StreamOutcome()
@@ -90,15 +113,19 @@ async def messages(request: Request) -> None:
             await result.response.aclose()  # already closed by relay unless respond() failed
             if outcome.error:  # also when cancelled: a client that stopped reading is logged as such
                 fields["stream_error"] = outcome.error
+                record.error_type = STREAM_ERROR
+            record.usage = stream_usage(result.held, outcome.delta_chunk)
         return None
     except ProxyError as err:
         fields["status"] = err.status
+        record.error_type = err.error_type
         _describe(fields, decision)
         await answer(request, error_response(err, route_headers(snapshot, decision, request_id)))
         return None
     except Exception as exc:  # a bug: answer 500 with the request id; the log says where, never values
         fields["status"] = 500
         fields["exception"] = type(exc).__name__
+        record.error_type = "api_error"
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         fields["at"] = f"{os.path.basename(frame.filename)}:{frame.lineno} in {frame.name}"
         if request.responded:  # a stream already under way: Sanic ends the connection
@@ -108,11 +135,50 @@ async def messages(request: Request) -> None:
         return None
     except BaseException:  # cancelled: the client went away (or the server is stopping)
         fields["status"] = 499
+        record.error_type = CLIENT_CLOSED
         raise
     finally:
         state.budget.in_flight -= 1
-        fields["ms"] = round((time.perf_counter() - started) * 1000, 2)
+        elapsed = time.perf_counter() - started
+        fields["ms"] = round(elapsed * 1000, 2)
+        _finish(state, record, fields, decision, exchange, started, elapsed, request)
         log_event(log, logging.INFO, "request", **fields)
+
+
+def _answered_by(record: RequestRecord, decided: Decision, answered: Decision) -> Decision:
+    """The decision that answered (a fallback's when one was taken), noted on the record."""
+    if answered.target.alias != decided.target.alias:
+        record.fallback = answered.target.alias
+    return answered
+
+
+def _finish(
+    state: ServerState,
+    record: RequestRecord,
+    fields: dict[str, Any],
+    decision: Decision | None,
+    exchange: Exchange | None,
+    started: float,
+    elapsed: float,
+    request: Request,
+) -> None:
+    """Complete the record (O(1): a few attribute reads), add its fields to the log line, hand it on."""
+    record.status = fields.get("status", 0)
+    record.latency_s = elapsed
+    record.client_model = clip(fields.get("model")) or ""
+    if decision is not None:
+        describe(record, decision)
+        record.cost_usd = state.prices.cost(decision, record.usage)
+    if exchange is not None:
+        record.attempts = exchange.attempts
+        if exchange.headers_at:
+            record.upstream_ttfb_s = exchange.headers_at - started
+    headers = request.headers
+    record.session_id = clip(headers.get("x-claude-code-session-id"))
+    record.agent_id = clip(headers.get("x-claude-code-agent-id"))
+    record.client = client_family(headers.get("user-agent"))
+    log_fields(record, fields)
+    state.recorder.finish(record)
 
 
 async def answer(request: Request, response: HTTPResponse) -> None:

@@ -23,6 +23,7 @@ from cc_proxy.engine.snapshot import ServerSettings
 from cc_proxy.engine.wire.errors import in_band_error_event
 from cc_proxy.engine.wire.sse import encode
 from cc_proxy.server.exchange import Committed
+from cc_proxy.server.observe.usage_tap import DELTA_MARK
 from cc_proxy.server.wire_registry import StreamAdapter, StreamBroken
 
 log = logging.getLogger("cc_proxy")
@@ -32,11 +33,14 @@ _MIN_TICK = 0.01  # seconds: never re-arm the watch closer than this
 
 
 class StreamOutcome:
-    __slots__ = ("error", "events_bytes")
+    __slots__ = ("delta_chunk", "error", "events_bytes")
 
     def __init__(self) -> None:
         self.error: str | None = None  # why the stream ended early, None when complete
         self.events_bytes = 0
+        # The last chunk sent that holds a `message_delta` (its usage): decoded after the stream
+        # (server/observe/usage_tap.py); a reference, not a copy.
+        self.delta_chunk: bytes | None = None
 
 
 def in_band_error(error_type: str, message: str) -> bytes:
@@ -162,6 +166,8 @@ class _Pump:
         if ping is not None:
             self._ping = None
             await ping
+        if data is not None and DELTA_MARK in data:
+            self._outcome.delta_chunk = data
         self._sending_since = self._loop.time()
         await self._sink.send(data)
         self._sending_since = None

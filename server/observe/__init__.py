@@ -1,0 +1,1 @@
+"""What the proxy did: per-request records, their log line, Prometheus metrics and the usage history."""
