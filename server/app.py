@@ -22,7 +22,8 @@ from cc_proxy.server.handlers import mount
 from cc_proxy.server.holder import SnapshotHolder
 from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.reload import watch_and_reload
-from cc_proxy.server.settings import ServeSettings
+from cc_proxy.server.retry import RetryBudget
+from cc_proxy.server.settings import ServeSettings, bind_refusal
 from cc_proxy.server.state import EstimatorWarmup, ServerState, route_headers
 from cc_proxy.server.tokens import build_estimator, needs_tokens, warm_estimator
 from cc_proxy.server.upstream import create_client
@@ -77,6 +78,7 @@ def create_app(
     no hot reload); `on_ready` runs once the server listens (the serve command prints the URL there)."""
     snapshot = holder.current
     server = snapshot.server
+    bound_host = settings.bind(snapshot)[0]  # the listener is bound once: a reload cannot move it
     app = Sanic(f"cc_proxy_{secrets.token_hex(4)}", error_handler=AnthropicErrorHandler(), dumps=_dumps)
     app.config.ACCESS_LOG = False
     app.config.MOTD = False
@@ -97,7 +99,12 @@ def create_app(
     breaker = (
         Breaker(settings.eject_after, settings.eject_for, settings.eject_cap) if settings.eject_after > 0 else None
     )
-    app.ctx.state = ServerState(holder=holder, upstream_transport=settings.upstream_transport, breaker=breaker)
+    app.ctx.state = ServerState(
+        holder=holder,
+        upstream_transport=settings.upstream_transport,
+        breaker=breaker,
+        budget=RetryBudget(settings.retry_stop_after),
+    )
     app.ctx.stop_reload = None
     app.ctx.reload_task = None
     mount(app, server.mount_prefix)
@@ -123,6 +130,7 @@ def create_app(
                     stop,
                     debounce_ms=settings.reload_debounce_ms,
                     start_delay=WATCH_START_DELAY,
+                    guard=lambda new: bind_refusal(bound_host, new.server.auth_token, settings.allow_insecure_bind),
                 ),
                 name="cc_proxy_reload",
             )

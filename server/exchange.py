@@ -146,9 +146,12 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         ex.attempts += 1
         result = await _attempt(ex, decision, wire, upstream_request, credentials, ctx, attempt)
         if isinstance(result, Committed):
+            ex.budget.succeeded(target.alias)
             return result
         result.attempts = ex.attempts
-        if result.retry_in is None or attempt >= settings.retry_attempts or not ex.budget.allows():
+        if result.target_fault and (result.retry_in is not None or result.status >= 500):
+            ex.budget.failed(target.alias)
+        if result.retry_in is None or attempt >= settings.retry_attempts or not ex.budget.allows(target.alias):
             return result
         ex.budget.retrying += 1
         try:

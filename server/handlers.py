@@ -14,10 +14,12 @@ from cc_proxy.engine.decide import Decision, decide
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.engine.wire.anthropic import build_count_tokens_request
+from cc_proxy.server.auth import client_authorized
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.errors import JSON, error_response, new_request_id
 from cc_proxy.server.handlers_messages import admit, client_headers, messages
 from cc_proxy.server.request_body import check_messages_request, parse_json_object
+from cc_proxy.server.settings import is_loopback
 from cc_proxy.server.state import authorize, get_state, route_headers
 from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open_response
 
@@ -119,9 +121,16 @@ async def model(request: Request, model_id: str) -> HTTPResponse:
 
 
 async def health(request: Request) -> HTTPResponse:
+    """Status for anyone (load balancers probe without a key); the details (config path, rule files,
+    version, reload errors) only for a caller on loopback or presenting the proxy's token."""
     state = get_state(request)
     holder = state.holder
     snapshot = holder.current
+    headers = route_headers(snapshot, None, new_request_id())
+    token = snapshot.server.auth_token
+    if token and not is_loopback(request.ip or "") and not client_authorized(request.headers, token):
+        headers["x-cc-proxy-config-version"] = "-"
+        return HTTPResponse(b'{"status":"ok"}', headers=headers, content_type=JSON)
     error = holder.last_error
     body: dict[str, Any] = {
         "status": "ok",
@@ -134,7 +143,6 @@ async def health(request: Request) -> HTTPResponse:
         "uptime_s": round(holder.uptime(), 3),
         "in_flight": state.budget.in_flight,
     }
-    headers = route_headers(snapshot, None, new_request_id())
     return HTTPResponse(orjson.dumps(body), headers=headers, content_type=JSON)
 
 

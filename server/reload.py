@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cc_proxy.engine.errors import ConfigError
+from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.server.holder import SnapshotHolder
 from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.wire_registry import formats_of, prepare_wires
@@ -34,6 +35,9 @@ WATCH_RETRY_S = 1.0  # after a watch could not be set up
 POLL_DELAY_MS = 300  # only with WATCHFILES_FORCE_POLLING (network filesystems without inotify)
 
 Loader = Callable[[str | None], Any]  # server.config_files.load_from_disk: path -> LoadedConfig
+# A new snapshot -> why the running server must not use it (None: fine), e.g. a non-loopback listener
+# whose auth_token the new config removes (server.settings.bind_refusal).
+Guard = Callable[[Snapshot], str | None]
 
 
 def watch_dirs(paths: tuple[str, ...]) -> tuple[str, ...]:
@@ -68,8 +72,9 @@ def relevant(path: str, known: frozenset[str]) -> bool:
     return path in known or any(k.startswith(path + os.sep) for k in known)
 
 
-def try_reload(holder: SnapshotHolder, config_path: str | None, load: Loader) -> bool:
-    """Load from disk; swap on success (and a new version), report on failure. True when swapped."""
+def try_reload(holder: SnapshotHolder, config_path: str | None, load: Loader, guard: Guard | None = None) -> bool:
+    """Load from disk; swap on success (and a new version), report on failure. True when swapped.
+    A snapshot `guard` refuses is rejected like an invalid config: the old one keeps serving."""
     try:
         loaded = load(config_path)
     except ConfigError as err:
@@ -85,6 +90,12 @@ def try_reload(holder: SnapshotHolder, config_path: str | None, load: Loader) ->
         return False
     snapshot = loaded.snapshot
     watch = tuple(loaded.watch_paths)
+    refusal = guard(snapshot) if guard is not None else None
+    if refusal is not None:
+        problem = f"{config_path}: unsafe-reload: {refusal}"
+        holder.reject((problem,))
+        log_event(log, logging.ERROR, "reload_rejected", kept=holder.current.version, problems=[problem])
+        return False
     if snapshot.version == holder.current.version:
         holder.watch_paths = watch
         holder.last_error = None
@@ -108,6 +119,7 @@ async def watch_and_reload(
     *,
     debounce_ms: int = 1600,
     start_delay: float = 0.0,
+    guard: Guard | None = None,
 ) -> None:
     """Runs until `stop` is set; the watching and the loads happen on one thread of their own.
 
@@ -128,7 +140,7 @@ async def watch_and_reload(
 
     def run() -> None:
         try:
-            _watch(holder, config_path, load, halt, debounce_ms, catch_up=start_delay > 0)
+            _watch(holder, config_path, load, halt, debounce_ms, catch_up=start_delay > 0, guard=guard)
         finally:
             with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody waits
                 loop.call_soon_threadsafe(ended.set)
@@ -177,6 +189,7 @@ def _watch(
     debounce_ms: int,
     *,
     catch_up: bool,
+    guard: Guard | None = None,
 ) -> None:
     """The watcher thread. One thread, not awatch's worker plus a loader thread: ~1 MB less resident
     memory, and a load never runs twice at once. The watch set is recomputed after every load."""
@@ -191,7 +204,7 @@ def _watch(
             with RustNotify(list(dirs), False, force_polling, POLL_DELAY_MS, False, False) as notify:
                 if catch_up:  # the watch is registered: a change from now on is seen, an earlier one loaded here
                     catch_up = False
-                    try_reload(holder, config_path, load)
+                    try_reload(holder, config_path, load, guard)
                 while not halt.is_set():
                     changes = notify.watch(debounce_ms, WATCH_STEP_MS, 0, halt)
                     if not isinstance(changes, set):
@@ -202,7 +215,7 @@ def _watch(
                     if not paths:
                         continue
                     log_event(log, logging.DEBUG, "config_changed", files=paths)
-                    try_reload(holder, config_path, load)
+                    try_reload(holder, config_path, load, guard)
                     if watch_dirs((config_path, *holder.watch_paths)) != dirs:
                         break  # rule files moved to other directories: restart the watch on the new set
         except Exception as exc:  # e.g. a watched directory vanished meanwhile: look again shortly

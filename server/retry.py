@@ -58,13 +58,28 @@ def backoff(attempt: int, settings: ServerSettings) -> float:
 
 
 class RetryBudget:
-    """Retries in flight may not exceed 20% of requests in flight (floor 3): no retry storms."""
+    """Two limits on retries (reliability U6). Concurrency: retries in flight may not exceed 20% of
+    requests in flight (floor 3), so a burst cannot turn into a retry storm. Recent outcomes: once a
+    target's last `streak_limit` attempts all failed, it gets no more retries until an attempt to it
+    succeeds (0: no such limit); each client request still makes its first attempt, which is the probe. A dead provider
+    then costs about one attempt per client request, while a single transient failure is retried."""
 
-    __slots__ = ("in_flight", "retrying")
+    __slots__ = ("_streaks", "in_flight", "retrying", "streak_limit")
 
-    def __init__(self) -> None:
+    def __init__(self, streak_limit: int = 3) -> None:
         self.in_flight = 0
         self.retrying = 0
+        self.streak_limit = streak_limit
+        self._streaks: dict[str, int] = {}  # target -> consecutive failed attempts (absent: last one succeeded)
 
-    def allows(self) -> bool:
+    def allows(self, target: str) -> bool:
+        if self.streak_limit and self._streaks.get(target, 0) >= self.streak_limit:
+            return False
         return self.retrying < max(3, self.in_flight // 5)
+
+    def succeeded(self, target: str) -> None:
+        if target in self._streaks:
+            del self._streaks[target]
+
+    def failed(self, target: str) -> None:
+        self._streaks[target] = self._streaks.get(target, 0) + 1

@@ -21,6 +21,7 @@ class ServeSettings:
     eject_after: int = 5  # consecutive target failures before it is skipped (0: never)
     eject_for: float = 30.0  # first ejection, doubling per repeat up to eject_cap
     eject_cap: float = 300.0
+    retry_stop_after: int = 3  # a target whose last N attempts failed gets no retries until one succeeds (0: off)
     header_timeout: float = 10.0  # total seconds to receive a request head (C8: Sanic's timer is inactivity)
     max_connections_per_ip: int = 256  # open connections per peer address (C8); 0 = no cap
 
@@ -43,9 +44,13 @@ def bind_refusal(host: str, auth_token: str | None, allow_insecure: bool) -> str
 
 
 def is_loopback(host: str) -> bool:
+    """A loopback address (or `localhost`); an IPv4-mapped IPv6 form (`::ffff:127.0.0.1`, a dual-stack
+    listener's view of a local peer) counts as its IPv4 address."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback

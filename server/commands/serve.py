@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default 5; 0 = never)")
     parser.add_argument("--eject-for", type=float, default=30.0, metavar="SECONDS",
                         help="first ejection time, doubled on each repeat up to 300 s (default 30)")
+    parser.add_argument("--retry-stop-after", type=int, default=3, metavar="N",
+                        help="no retries to a target whose last N attempts all failed, until an attempt to it "
+                        "succeeds: a dead provider costs about one attempt per request (default 3; 0 = off)")
     parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="close a connection whose request head takes longer than this in total, however "
                         "slowly it trickles (default 10)")
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         reload_debounce_ms=max(1, args.reload_debounce_ms),
         eject_after=max(0, args.eject_after),
         eject_for=max(0.0, args.eject_for),
+        retry_stop_after=max(0, args.retry_stop_after),
         header_timeout=max(0.1, args.header_timeout),
         max_connections_per_ip=max(0, args.max_connections_per_ip),
     )

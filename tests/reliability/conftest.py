@@ -119,7 +119,7 @@ def module_rel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rel]:
     listener, tls_port = plain_tcp_port()
     with FakeUpstream() as fake:
         config_path = write_stack_files(base, reliability_config(fake.url, tls_port), reliability_rules())
-        proxy = start_recorded(config_path, args=("--eject-after", "0"))
+        proxy = start_recorded(config_path, args=("--eject-after", "0", "--retry-stop-after", "0"))
         try:
             yield Rel(fake, proxy, config_path)
         finally:

@@ -100,7 +100,8 @@ def tls_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     with FakeUpstream() as plain, FakeUpstream(ssl_context=server_context(ca, "127.0.0.1")) as tls:
         rules = {"routing": [*TLS_RULES, *RULES["routing"]]}
         config_path = write_stack_files(base, tls_config(plain.url, tls.url), rules)
-        proxy = start_recorded(config_path, args=("--eject-after", "0", "--upstream-transport", request.param))
+        args = ("--eject-after", "0", "--retry-stop-after", "0", "--upstream-transport", request.param)
+        proxy = start_recorded(config_path, args=args)
         try:
             yield Tls(plain, tls, ca, proxy)
         finally:

@@ -163,8 +163,9 @@ def module_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base = tmp_path_factory.mktemp("stack")
     with FakeUpstream() as fake:
         config_path = write_stack_files(base, base_config(fake.url), RULES)
-        # Tests share this proxy: no target ejection, or one test's failures would reroute the next.
-        proxy = start_proxy(config_path, args=("--eject-after", "0"))
+        # Tests share this proxy: no target ejection and no outcome-based retry stop, or one test's
+        # failures would reroute (or stop retrying) the next.
+        proxy = start_proxy(config_path, args=("--eject-after", "0", "--retry-stop-after", "0"))
         try:
             yield Stack(fake, proxy, config_path)
         finally:

@@ -109,11 +109,23 @@ def test_retry_budget_floor_and_share() -> None:
     budget = RetryBudget()
     budget.in_flight = 100
     budget.retrying = 19
-    assert budget.allows()
+    assert budget.allows("t")
     budget.retrying = 20
-    assert not budget.allows()
+    assert not budget.allows("t")
     budget.in_flight, budget.retrying = 1, 2
-    assert budget.allows()  # floor of 3
+    assert budget.allows("t")  # floor of 3
+
+
+def test_retry_budget_stops_retrying_a_target_whose_last_attempts_failed() -> None:
+    budget = RetryBudget(streak_limit=3)
+    budget.failed("dead")
+    budget.failed("dead")
+    assert budget.allows("dead")  # two failures in a row: still worth a retry
+    budget.failed("dead")
+    assert not budget.allows("dead")  # three: only first attempts (probes) until one succeeds
+    assert budget.allows("other")  # per target
+    budget.succeeded("dead")
+    assert budget.allows("dead")
 
 
 def _provider(kind: str, value: str | None = None, profile: str = "anthropic", fmt: str = "anthropic") -> Any:
@@ -215,6 +227,8 @@ def test_last_event_end(data: bytes, end: int) -> None:
         ("::1", None, False, False),
         ("[::1]", None, False, False),
         ("localhost", None, False, False),
+        ("::ffff:127.0.0.1", None, False, False),  # a dual-stack listener's view of a local peer
+        ("::ffff:192.168.1.20", None, False, True),
         ("0.0.0.0", None, False, True),
         ("::", None, False, True),
         ("192.168.1.20", None, False, True),
@@ -224,8 +238,8 @@ def test_last_event_end(data: bytes, end: int) -> None:
 )
 def test_bind_refusal(host: str, token: str | None, insecure: bool, refused: bool) -> None:
     """X2: only loopback listens without server.auth_token, unless --insecure-no-auth says so. The
-    refusal itself is also checked end to end (test_auth_prefix); the override is checked here so that
-    no test binds a non-loopback address."""
+    refusal itself is also checked end to end (test_auth_prefix, and on reload in
+    reliability/test_x9_exposed_listener); the override is checked here."""
     reason = bind_refusal(host, token, insecure)
     assert (reason is not None) is refused
     if reason is not None:
