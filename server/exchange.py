@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -20,6 +20,7 @@ from cc_proxy.engine.decide import Decision, retarget
 from cc_proxy.engine.emulate import prepare
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import ServerSettings, Snapshot
+from cc_proxy.engine.wire.errors import snippet
 from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
@@ -27,6 +28,7 @@ from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, error_body
 from cc_proxy.server.retry import RetryBudget, backoff, retry_delay
+from cc_proxy.server.scrub import Scrubber, scrubber_for
 from cc_proxy.server.upstream import POOL_FULL, body_chunks, forwarded_response_headers, open_response
 from cc_proxy.server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
 
@@ -50,6 +52,7 @@ class Committed:
     chunks: AsyncIterator[bytes] | None
     headers: dict[str, str]  # upstream headers worth forwarding
     attempts: int
+    scrub: Callable[[bytes], bytes] = lambda data: data  # cleans an upstream error event of known secrets
 
 
 @dataclass(slots=True)
@@ -75,6 +78,13 @@ class Exchange:
     attempts: int = 0
     body_size: int = 0  # the client's request body, in bytes: a translated stream's first estimate
     headers_at: float = 0.0  # perf_counter() when the last attempt's response headers arrived
+    scrubber: Scrubber | None = None  # built at the first upstream error (server/scrub.py)
+
+    def scrub(self, data: bytes) -> bytes:
+        """`data` from an upstream (an error body or event) without any secret the proxy knows."""
+        if self.scrubber is None:
+            self.scrubber = scrubber_for(self.snapshot, self.client_headers)
+        return self.scrubber.bytes(data)
 
 
 def new_id(prefix: str) -> str:
@@ -184,7 +194,7 @@ async def _attempt(
             forwarded = forwarded_response_headers(response.headers)
             content_type = response.headers.get("content-type", "")
             if response.status_code >= 300:
-                body = await _read_error_body(response)
+                body = await _read_error_body(ex, response)
                 return _status_failure(
                     decision, wire, response.status_code, body, content_type, forwarded, attempt, settings
                 )
@@ -192,11 +202,11 @@ async def _attempt(
                 if content_type.startswith("application/json"):  # `stream` ignored upstream: replay it
                     return await _replayed(ex, decision, wire, response, ctx, forwarded)
                 if not content_type.startswith("text/event-stream"):
-                    body = await _read_error_body(response)
+                    body = await _read_error_body(ex, response)
                     return _unexpected(decision, provider.name, response.status_code, content_type, body)
                 adapter = wire.stream(ctx)
                 chunks = body_chunks(response)
-                gate = await _first_event(chunks, adapter, decision)
+                gate = await _first_event(chunks, adapter, decision, ex.scrub)
                 if isinstance(gate, Failed):
                     if gate.retry_in is not None:  # retryable like an HTTP answer with that status
                         gate.retry_in = retry_delay(gate.status, forwarded, attempt, settings)
@@ -205,9 +215,9 @@ async def _attempt(
                     chunks = _failing(StreamBroken(str(gate), b""))  # sends them, then its in-band error
                     gate = gate.good
                 committed = True
-                return Committed(decision, response, adapter, gate, chunks, forwarded, ex.attempts)
+                return Committed(decision, response, adapter, gate, chunks, forwarded, ex.attempts, ex.scrub)
             if not content_type.startswith("application/json"):
-                body = await _read_error_body(response)
+                body = await _read_error_body(ex, response)
                 return _unexpected(decision, provider.name, response.status_code, content_type, body)
             translated_or_failed = await _read_answer(decision, wire, response, ctx)
             if isinstance(translated_or_failed, Failed):
@@ -242,7 +252,7 @@ async def _attempt(
 
 
 async def _first_event(
-    chunks: AsyncIterator[bytes], adapter: StreamAdapter, decision: Decision
+    chunks: AsyncIterator[bytes], adapter: StreamAdapter, decision: Decision, scrub: Callable[[bytes], bytes]
 ) -> bytes | Failed | StreamBroken:
     """First-chunk gate: hold translated bytes until one whole event is out. An `error` event first
     means nothing was generated: report it with its status instead of a 200 stream (reliability U13).
@@ -261,7 +271,7 @@ async def _first_event(
                 if not events:
                     raise
                 if events[0].event == "error":
-                    return _in_band_failure(decision, events[0].data)
+                    return _in_band_failure(decision, events[0].data, scrub)
                 return StreamBroken(str(exc), good)
             if not out:
                 continue
@@ -270,7 +280,7 @@ async def _first_event(
             if events:
                 first = events[0]
                 if first.event == "error":
-                    return _in_band_failure(decision, first.data)
+                    return _in_band_failure(decision, first.data, scrub)
                 return b"".join(held)
         tail = adapter.finish()
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a broken first event (SSE too large, bad JSON)
@@ -279,7 +289,7 @@ async def _first_event(
         held.append(tail)
         events = gate.feed(tail)
         if events and events[0].event == "error":
-            return _in_band_failure(decision, events[0].data)
+            return _in_band_failure(decision, events[0].data, scrub)
     return _failure(decision, 502, "upstream closed the stream before sending an event", retry_in=0.0)
 
 
@@ -300,9 +310,9 @@ async def _failing(exc: Exception) -> AsyncIterator[bytes]:
     yield b""  # never reached: makes this an async generator
 
 
-def _in_band_failure(decision: Decision, data: str) -> Failed:
+def _in_band_failure(decision: Decision, data: str, scrub: Callable[[bytes], bytes]) -> Failed:
     try:
-        payload = orjson.loads(data)
+        payload = orjson.loads(scrub(data.encode()))
         error = payload.get("error") if isinstance(payload, dict) else None
     except orjson.JSONDecodeError:
         error = None
@@ -336,8 +346,8 @@ def _status_failure(
 
 
 def _unexpected(decision: Decision, provider: str, status: int, content_type: str, body: bytes) -> Failed:
-    snippet = body[:SNIPPET].decode("utf-8", "replace")
-    message = f"upstream {provider} answered {status} with {content_type or 'no content type'}: {snippet!r}"
+    quoted = snippet(body, SNIPPET)  # one line, key-like strings redacted (exact secrets already are)
+    message = f"upstream {provider} answered {status} with {content_type or 'no content type'}: {quoted!r}"
     return _failure(decision, 502, message)
 
 
@@ -408,12 +418,12 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
     return bytes(buf)
 
 
-async def _read_error_body(response: httpx.Response) -> bytes:
-    """An error body, cut at MAX_ERROR_BODY (it is only an error)."""
+async def _read_error_body(ex: Exchange, response: httpx.Response) -> bytes:
+    """An error body, cut at MAX_ERROR_BODY (it is only an error), cleaned of every known secret."""
     buf = bytearray()
     async for chunk in body_chunks(response):
         buf += chunk
         if len(buf) >= MAX_ERROR_BODY:
             del buf[MAX_ERROR_BODY:]
             break
-    return bytes(buf)
+    return ex.scrub(bytes(buf))

@@ -19,6 +19,7 @@ from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.errors import JSON, error_response, new_request_id
 from cc_proxy.server.handlers_messages import admit, client_headers, messages
 from cc_proxy.server.request_body import check_messages_request, parse_json_object
+from cc_proxy.server.scrub import scrubber_for
 from cc_proxy.server.settings import is_loopback
 from cc_proxy.server.state import authorize, get_state, route_headers
 from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open_response
@@ -73,6 +74,8 @@ async def _upstream_count(
         body = await response.aread()
     finally:
         await response.aclose()
+    if response.status_code >= 300:  # an error passed through: without any secret it may echo
+        body = scrubber_for(snapshot, headers).bytes(body)
     out_headers.update(forwarded_response_headers(response.headers))
     content_type = response.headers.get("content-type", JSON)
     return HTTPResponse(body, status=response.status_code, headers=out_headers, content_type=content_type)

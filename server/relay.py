@@ -62,10 +62,11 @@ async def relay(
     chunks = committed.chunks
     assert adapter is not None and chunks is not None
     outcome = outcome if outcome is not None else StreamOutcome()
-    pump = _Pump(sink, adapter, settings, outcome, abort)
+    pump = _Pump(sink, adapter, settings, outcome, abort, committed.scrub)
     try:
         try:
-            await pump.send(committed.held)
+            held = committed.held
+            await pump.send(committed.scrub(held) if adapter.errored else held)
             await pump.run(chunks)
             tail = adapter.finish()
             if tail:
@@ -108,6 +109,7 @@ class _Pump:
         "_ping",
         "_ping_every",
         "_pinged_at",
+        "_scrub",
         "_sending_since",
         "_sink",
         "_timer",
@@ -121,8 +123,10 @@ class _Pump:
         settings: ServerSettings,
         outcome: StreamOutcome,
         abort: Callable[[], None],
+        scrub: Callable[[bytes], bytes],
     ) -> None:
         self._sink = sink
+        self._scrub = scrub
         self._adapter = adapter
         self._outcome = outcome
         self._abort = abort
@@ -141,7 +145,8 @@ class _Pump:
     async def run(self, chunks: AsyncIterator[bytes]) -> None:
         """Relay until the upstream ends; TimeoutError after idle_timeout of upstream silence."""
         clock = self._loop.time
-        feed = self._adapter.feed
+        adapter = self._adapter
+        feed = adapter.feed
         async with asyncio.timeout(None) as deadline:
             self._deadline = deadline
             try:
@@ -154,6 +159,8 @@ class _Pump:
                     self._waiting_since = None
                     out = feed(chunk)
                     if out:
+                        if adapter.errored:  # an upstream error event may echo a key it was sent
+                            out = self._scrub(out)
                         self._outcome.events_bytes += len(out)
                         await self.send(out)
             finally:
