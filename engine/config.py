@@ -98,8 +98,8 @@ class ProviderConfig(Strict):
     profile: Name | InlineProfile | None = Field(
         default=None,
         description='What the upstream accepts: a built-in profile name ("anthropic", "anthropic-compatible", '
-        '"openai", "openrouter", "deepseek", "groq", "ollama", "vllm", "llamacpp") or {"extends": ..., ...}. '
-        'Default: "anthropic" or "openai-compatible" by format.',
+        '"openai", "openai-responses", "openrouter", "deepseek", "groq", "ollama", "vllm", "llamacpp") or '
+        '{"extends": ..., ...}. Default: "anthropic", "openai-compatible" or "openai-responses" by format.',
     )
 
 

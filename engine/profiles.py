@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-WireFormat = Literal["anthropic", "openai", "gemini"]
+WireFormat = Literal["anthropic", "openai", "openai-responses", "gemini"]
 
 # Client headers that identify Claude Code itself; forwarded only where a profile allows.
 CLIENT_FINGERPRINT_HEADERS: tuple[str, ...] = (
@@ -72,6 +72,13 @@ class Profile:
     # ids in the history are mapped to a stable hash).
     tool_id_format: Literal["any", "alnum9"] = "any"
     max_stop_sequences: int | None = None  # OpenAI accepts at most 4 `stop` entries
+    # --- OpenAI Responses dialect (also uses reasoning_efforts, reject_fields, schema_drop_keywords,
+    # send_user) ---
+    # Function tools (and text.format) are sent `strict: true` when their schema qualifies for
+    # OpenAI's strict mode (every object closed, every property required); otherwise `strict: false`.
+    strict_tools: bool = False
+    # `reasoning.summary` requested with thinking on (None: not requested, thinking blocks stay empty).
+    reasoning_summary: Literal["auto", "concise", "detailed"] | None = "auto"
     # --- what the proxy does for upstreams that lack an Anthropic API feature (engine/emulate) ---
     # The upstream itself hides `defer_loading` tools and expands `tool_reference` blocks (tool search).
     tool_search_native: bool = False
@@ -106,12 +113,22 @@ _OPENAI = Profile(
     max_stop_sequences=4,
 )
 
+# OpenAI's Responses API (/v1/responses: GPT-5 Codex models are served only there). Reasoning models
+# reject sampling parameters.
+_OPENAI_RESPONSES = Profile(
+    name="openai-responses",
+    format="openai-responses",
+    strict_tools=True,
+    reject_fields=("temperature", "top_p"),
+)
+
 BUILTIN_PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         _ANTHROPIC,
         _ANTHROPIC_COMPATIBLE,
         _OPENAI,
+        _OPENAI_RESPONSES,
         replace(
             _OPENAI,
             name="openai-compatible",

@@ -35,7 +35,11 @@ from cc_proxy.engine.usage import Price
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_DEFAULT_PROFILE: dict[WireFormat, str] = {"anthropic": "anthropic", "openai": "openai-compatible"}
+_DEFAULT_PROFILE: dict[WireFormat, str] = {
+    "anthropic": "anthropic",
+    "openai": "openai-compatible",
+    "openai-responses": "openai-responses",
+}
 
 
 def _path(*parts: str | int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from cc_proxy.engine.config_types import Count, Name, NonEmpty, Strict
+from cc_proxy.engine.profiles import WireFormat
 from pydantic import ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 RuleId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$", max_length=100)]
@@ -117,7 +118,7 @@ class RewriteWhen(_WhenBase):
     route: Name | None = Field(default=None, description="The chosen route (exact name).")
     target: StringMatch | None = Field(default=None, description="The chosen model alias.")
     provider: Name | None = Field(default=None, description="The chosen provider (exact name).")
-    format: Literal["anthropic", "openai", "gemini"] | None = Field(
+    format: WireFormat | None = Field(
         default=None, description="The target's wire format."
     )
     upstream_model: StringMatch | None = Field(default=None, description="The upstream model name.")

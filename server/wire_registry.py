@@ -20,7 +20,7 @@ from cc_proxy.engine.wire.sse import SSEDecoder, encode
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
 if TYPE_CHECKING:
-    from cc_proxy.engine.wire.openai import StreamTranslator
+    from cc_proxy.engine.wire.openai import StreamTranslator  # every dialect's has this surface
 
 
 class StreamBroken(ValueError):
@@ -192,15 +192,18 @@ class AnthropicWire:
         return _error_from_upstream(status, body, content_type)
 
 
-class OpenAIWire:
-    """The translator modules are imported when a config first names the format (`prepare`), not with
-    the server: a config without OpenAI-format providers never holds them (~0.4 MB)."""
+class TranslatedWire:
+    """A wire whose translator module (`build_request`, `translate_response`, `StreamTranslator`) is
+    imported when a config first names the format (`prepare`), not with the server: a config without
+    providers of that format never holds it (~0.4 MB for OpenAI Chat)."""
 
-    _translator: ModuleType | None = None
+    def __init__(self, module: str) -> None:
+        self._module = module
+        self._translator: ModuleType | None = None
 
     def prepare(self) -> ModuleType:
         if self._translator is None:
-            self._translator = importlib.import_module("cc_proxy.engine.wire.openai")
+            self._translator = importlib.import_module(self._module)
         return self._translator
 
     def build_request(
@@ -219,7 +222,12 @@ class OpenAIWire:
         return _error_from_upstream(status, body, content_type)
 
 
-WIRES: dict[str, WireAdapter] = {"anthropic": AnthropicWire(), "openai": OpenAIWire()}
+# provider.format -> its wire; a translated format names its module (the dialect's one surface).
+WIRES: dict[str, WireAdapter] = {
+    "anthropic": AnthropicWire(),
+    "openai": TranslatedWire("cc_proxy.engine.wire.openai"),
+    "openai-responses": TranslatedWire("cc_proxy.engine.wire.responses"),
+}
 
 
 def prepare_wires(formats: Iterable[str]) -> None:

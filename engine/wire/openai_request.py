@@ -132,7 +132,7 @@ def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[st
     for field in profile.reject_fields:
         body.pop(field, None)
     if target.extra_body:
-        _deep_merge(body, target.extra_body)
+        deep_merge(body, target.extra_body)
     return body
 
 
@@ -149,9 +149,9 @@ class _Messages:
         self.pending: list[str] = []
 
     def build(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
-        system = _system_text(request.get("system"))
+        system = system_text(request.get("system"))
         if not self.profile.inline_system_messages:
-            hoisted = [_system_text(m.get("content")) for m in _system_messages(request.get("messages"))]
+            hoisted = [system_text(m.get("content")) for m in _system_messages(request.get("messages"))]
             system = "\n\n".join(t for t in (system, *hoisted) if t)
         if system:
             self.out.append({"role": self.profile.system_role, "content": system})
@@ -170,7 +170,7 @@ class _Messages:
                 self._assistant(blocks)
             elif role == "system" and self.profile.inline_system_messages:
                 self._close_calls()
-                text = _system_text(blocks)
+                text = system_text(blocks)
                 if text:
                     self.out.append({"role": self.profile.system_role, "content": text})
         self._close_calls()
@@ -256,7 +256,7 @@ class _Messages:
         if kind == "image":
             if not self.images:
                 return {"type": "text", "text": "[image omitted: this model does not accept images]"}
-            url = _source_url(_dict(block.get("source")))
+            url = source_url(_dict(block.get("source")))
             return {"type": "image_url", "image_url": {"url": url}} if url else None
         if kind == "document":
             return _document(block)
@@ -333,7 +333,7 @@ def _content(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _system_text(system: Any) -> str:
+def system_text(system: Any) -> str:
     if isinstance(system, str):
         return system
     if not isinstance(system, list):
@@ -347,7 +347,7 @@ def _system_text(system: Any) -> str:
     return "\n\n".join(texts)
 
 
-def _source_url(source: Mapping[str, Any]) -> str | None:
+def source_url(source: Mapping[str, Any]) -> str | None:
     if source.get("type") == "base64":
         media_type, data = source.get("media_type"), source.get("data")
         if isinstance(media_type, str) and isinstance(data, str):
@@ -383,7 +383,7 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
+def deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
     """`extra_body` wins; objects merge key by key, a null value removes the key."""
     for key, value in extra.items():
         if value is None:
@@ -391,6 +391,6 @@ def _deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
         elif isinstance(value, Mapping):
             if not isinstance(into.get(key), dict):
                 into[key] = {}
-            _deep_merge(into[key], value)
+            deep_merge(into[key], value)
         else:
             into[key] = value

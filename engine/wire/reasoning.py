@@ -11,9 +11,11 @@ Signature format (version 1):
 
     "ccproxy.v1." + base64url_without_padding(compact_json(payload))
 
-`payload` is a JSON object: `{}` when the reasoning text is everything there is, or
-`{"d": [...]}` with the upstream's `reasoning_details` list (keys sorted, so a streamed answer and
-the same answer in one piece sign identically). The text itself is not repeated
+`payload` is a JSON object: `{}` when the reasoning text is everything there is, `{"d": [...]}` with
+the upstream's `reasoning_details` list (OpenRouter), or `{"r": {...}}` with an OpenAI Responses
+`reasoning` item minus its summary (`id`, `encrypted_content`: store false keeps nothing at OpenAI, so
+the encrypted item itself goes back as an input item next turn). Keys are sorted, so a streamed answer
+and the same answer in one piece sign identically. The text itself is not repeated
 (it is the block's `thinking`). The prefix cannot occur in a real Anthropic signature (base64 has no
 `.`), so `is_proxy_signature` tells ours apart: an Anthropic-format upstream must drop such blocks, and
 an OpenAI-dialect upstream drops every thinking block that is not ours. A signature that does not
@@ -36,8 +38,10 @@ SIGNATURE_PREFIX = "ccproxy.v1."
 EFFORT_ORDER: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 
-def make_signature(details: list[Any] | None) -> str:
+def make_signature(details: list[Any] | None, item: dict[str, Any] | None = None) -> str:
     payload: dict[str, Any] = {"d": details} if details else {}
+    if item:
+        payload["r"] = item
     raw = base64.urlsafe_b64encode(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
     return SIGNATURE_PREFIX + raw.decode("ascii")
 
@@ -52,6 +56,7 @@ class ProxyReasoning:
 
     text: str
     details: list[Any] | None
+    item: dict[str, Any] | None = None  # an OpenAI Responses reasoning item (no summary)
 
 
 def read_thinking_block(block: dict[str, Any]) -> ProxyReasoning | None:
@@ -67,10 +72,12 @@ def read_thinking_block(block: dict[str, Any]) -> ProxyReasoning | None:
     if not isinstance(payload, dict):
         return None
     details = payload.get("d")
+    item = payload.get("r")
     text = block.get("thinking")
     return ProxyReasoning(
         text=text if isinstance(text, str) else "",
         details=details if isinstance(details, list) and details else None,
+        item=item if isinstance(item, dict) and item else None,
     )
 
 
@@ -141,19 +148,34 @@ _OPEN = "<think>"
 _CLOSE = "</think>"
 
 
+def thinking_mode(request: Mapping[str, Any]) -> Any:
+    """Anthropic `thinking.type`: "enabled", "adaptive", "disabled", or None when absent."""
+    return _dict(request.get("thinking")).get("type")
+
+
+def requested_effort(request: Mapping[str, Any], efforts: tuple[str, ...]) -> str | None:
+    """The effort level to send, clipped to `efforts`: `output_config.effort`, else a manual budget's
+    bucket. Only with thinking on: an effort 400s on non-reasoning models, and Claude Code's fallback
+    after such a 400 drops `thinking`, not `output_config`."""
+    thinking = _dict(request.get("thinking"))
+    mode = thinking.get("type")
+    if mode not in _THINKING_ON:
+        return None
+    effort = _dict(request.get("output_config")).get("effort")
+    budget = thinking.get("budget_tokens")
+    if not isinstance(effort, str):
+        effort = budget_to_effort(budget) if mode == "enabled" and isinstance(budget, int) else None
+    return clip_effort(effort, efforts) if effort is not None else None
+
+
 def reasoning_fields(request: Mapping[str, Any], kind: str, efforts: tuple[str, ...]) -> dict[str, Any]:
     """The upstream's reasoning knobs for Anthropic `thinking` + `output_config.effort`, per profile kind:
     `reasoning_effort` (clipped effort), `thinking` (DeepSeek's toggle + effort), `reasoning`
     (OpenRouter's object: effort, budget or enabled), `none`."""
     thinking = _dict(request.get("thinking"))
     mode = thinking.get("type")
-    effort = _dict(request.get("output_config")).get("effort")
     budget = thinking.get("budget_tokens")
-    if not isinstance(effort, str):
-        effort = budget_to_effort(budget) if mode == "enabled" and isinstance(budget, int) else None
-    # Effort only with thinking on: reasoning_effort 400s on non-reasoning models, and Claude Code's
-    # fallback after such a 400 drops `thinking`, not `output_config`.
-    level = clip_effort(effort, efforts) if effort is not None and mode in _THINKING_ON else None
+    level = requested_effort(request, efforts)
     if kind == "reasoning_effort":
         return {"reasoning_effort": level} if level else {}
     if kind == "thinking":

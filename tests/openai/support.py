@@ -36,7 +36,7 @@ def make_target(
     prof = make_profile(profile)
     provider = ResolvedProvider(
         name="up",
-        format="openai",
+        format=prof.format,
         base_url="http://127.0.0.1:9/v1",
         api_key=ApiKey(kind="none"),
         headers={},
