@@ -227,8 +227,11 @@ class _Input:
                 self.pending.remove(call_id)
                 self.out.append({"type": "function_call_output", "call_id": call_id, "output": output})
             else:  # no matching call (e.g. history compacted away): keep it as user content
-                parts.append({"type": "input_text", "text": f"[tool result {call_id}]"})
-                parts.extend([{"type": "input_text", "text": output}] if isinstance(output, str) else output)
+                label = f"[tool result {call_id}]"
+                if isinstance(output, str):
+                    parts.append({"type": "input_text", "text": f"{label}\n{output}"})
+                else:
+                    parts.extend([{"type": "input_text", "text": label}, *output])
         self._close_calls()
         if parts:
             self.out.append(_message("user", parts))

@@ -129,9 +129,17 @@ def response(
     return typed(Response, data)
 
 
-def _pieces(value: str, n: int) -> list[str]:
+Splitter = Callable[[str], list[str]]
+
+
+def _pieces(value: str, n: int | Splitter) -> list[str]:
+    """`value` in `n` near-equal deltas, or as a splitter function cuts it (property tests)."""
+    if not value:
+        return []
+    if callable(n):
+        return n(value)
     size = max(1, -(-len(value) // max(1, n)))
-    return [value[i : i + size] for i in range(0, len(value), size)] if value else []
+    return [value[i : i + size] for i in range(0, len(value), size)]
 
 
 class _Events:
@@ -142,7 +150,7 @@ class _Events:
         self.out.append(event({"type": kind, "sequence_number": len(self.out), **fields}))
 
 
-def stream_events(answer: Response, *, pieces: int = 3) -> list[ResponseStreamEvent]:
+def stream_events(answer: Response, *, pieces: int | Splitter = 3) -> list[ResponseStreamEvent]:
     """The event sequence the API streams for `answer`: created, in_progress, per output item its
     added event, parts and deltas (`pieces` per text) and done events, then completed/incomplete."""
     events = _Events()
