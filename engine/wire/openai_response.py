@@ -27,6 +27,7 @@ _ID_BAD_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 _ERROR_TYPES: dict[str, str] = {
     "invalid_request_error": "invalid_request_error",
     "context_length_exceeded": "invalid_request_error",
+    "invalid_prompt": "invalid_request_error",  # Responses API `response.error.code`
     "authentication_error": "authentication_error",
     "invalid_api_key": "authentication_error",
     "permission_error": "permission_error",

@@ -17,8 +17,9 @@ thinking block's signature (`engine.wire.reasoning`) and sent back as a `reasoni
 - `max_tokens` -> `max_output_tokens` clamped to the model's limit; thinking/`output_config.effort` ->
   `reasoning: {effort, summary}`; `output_config.format` -> `text.format`; the Claude Code session id
   -> `prompt_cache_key`; a `metadata.user_id` -> `safety_identifier` (hashed when over 64 characters).
-- Dropped: `stop_sequences` (the Responses API has no stop parameter), `top_k`, `cache_control`, and
-  what the profile's `reject_fields` name (sampling parameters for reasoning models).
+- Dropped: `stop_sequences` (the Responses API has no stop parameter), `top_k`, `cache_control`,
+  Anthropic's `service_tier` (same name, other values: set OpenAI's through `extra_body`), and what
+  the profile's `reject_fields` name (sampling parameters for reasoning models).
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ PASSTHROUGH_FIELDS: tuple[str, ...] = (
     "prompt_cache_key",
     "prompt_cache_retention",
     "safety_identifier",
-    "service_tier",
     "truncation",
     "max_tool_calls",
     "top_logprobs",
