@@ -24,7 +24,11 @@ def _ctx() -> Any:
 @pytest.mark.parametrize(
     ("body", "error_type", "text"),
     [
-        (R.failed_event("flagged", "invalid_prompt").response.model_dump(mode="json"), "invalid_request_error", "flagged"),
+        (
+            R.failed_event("flagged", "invalid_prompt").response.model_dump(mode="json"),
+            "invalid_request_error",
+            "flagged",
+        ),
         ({"error": {"message": "bad model", "code": "model_not_found"}}, "not_found_error", "bad model"),
         ({"id": "resp_1", "object": "response", "status": "completed"}, "api_error", "no output"),
         ([1, 2], "api_error", "not a JSON object"),
