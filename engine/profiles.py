@@ -79,6 +79,8 @@ class Profile:
     strict_tools: bool = False
     # `reasoning.summary` requested with thinking on (None: not requested, thinking blocks stay empty).
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = "auto"
+    # The output limit is raised to at least this (OpenAI 400s on a max_output_tokens below 16).
+    min_output_tokens: int = 0
     # --- what the proxy does for upstreams that lack an Anthropic API feature (engine/emulate) ---
     # The upstream itself hides `defer_loading` tools and expands `tool_reference` blocks (tool search).
     tool_search_native: bool = False
@@ -120,6 +122,7 @@ _OPENAI_RESPONSES = Profile(
     format="openai-responses",
     strict_tools=True,
     reject_fields=("temperature", "top_p"),
+    min_output_tokens=16,
 )
 
 BUILTIN_PROFILES: dict[str, Profile] = {

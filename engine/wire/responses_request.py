@@ -14,7 +14,8 @@ thinking block's signature (`engine.wire.reasoning`) and sent back as a `reasoni
   `message` items (text), `function_call` items (`call_id` = the tool_use id).
 - tools -> flat function tools (`strict` per `engine.wire.responses_tools`), `tool_choice`,
   `parallel_tool_calls: false` for `disable_parallel_tool_use`.
-- `max_tokens` -> `max_output_tokens` clamped to the model's limit; thinking/`output_config.effort` ->
+- `max_tokens` -> `max_output_tokens` clamped to the model's limit (and raised to the profile's
+  `min_output_tokens`: OpenAI rejects values below 16); thinking/`output_config.effort` ->
   `reasoning: {effort, summary}`; `output_config.format` -> `text.format`; the Claude Code session id
   -> `prompt_cache_key`; a `metadata.user_id` -> `safety_identifier` (hashed when over 64 characters).
 - Dropped: `stop_sequences` (the Responses API has no stop parameter), `top_k`, `cache_control`,
@@ -98,7 +99,8 @@ def translate_request(target: ResolvedModel, request: dict[str, Any], session_id
 
     max_tokens = request.get("max_tokens")
     if isinstance(max_tokens, int) and not isinstance(max_tokens, bool):
-        body["max_output_tokens"] = min(max_tokens, target.max_tokens) if target.max_tokens else max_tokens
+        limit = min(max_tokens, target.max_tokens) if target.max_tokens else max_tokens
+        body["max_output_tokens"] = max(limit, profile.min_output_tokens)
     for field in ("temperature", "top_p"):
         value = request.get(field)
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -284,6 +286,7 @@ class _Input:
         return None  # thinking, server-tool history and unknown blocks carry nothing for the model
 
     def _assistant(self, blocks: list[Any]) -> None:
+        turn: list[dict[str, Any]] = []
         texts: list[str] = []
         for block in blocks:
             if not isinstance(block, dict):
@@ -298,21 +301,27 @@ class _Input:
                 call_id, name = block.get("id"), block.get("name")
                 if not isinstance(call_id, str) or not isinstance(name, str):
                     continue
-                self._flush_text(texts)
+                _flush_text(texts, turn)
                 arguments = orjson.dumps(block.get("input", {})).decode()
-                self.out.append({"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments})
+                turn.append({"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments})
                 self.pending.append(call_id)
             elif kind == "thinking":
                 restored = read_thinking_block(block)
                 if restored is not None and restored.item is not None:
-                    self._flush_text(texts)
-                    self.out.append(_reasoning_item(restored.item, restored.text))
-        self._flush_text(texts)
+                    _flush_text(texts, turn)
+                    turn.append(_reasoning_item(restored.item, restored.text))
+        _flush_text(texts, turn)
+        # OpenAI 400s on a reasoning item "provided without its required following item" (a turn cut
+        # off while reasoning): trailing reasoning items of a turn are not sent.
+        while turn and turn[-1]["type"] == "reasoning":
+            turn.pop()
+        self.out.extend(turn)
 
-    def _flush_text(self, texts: list[str]) -> None:
-        if texts:
-            self.out.append(_message("assistant", "\n\n".join(texts)))
-            texts.clear()
+
+def _flush_text(texts: list[str], into: list[dict[str, Any]]) -> None:
+    if texts:
+        into.append(_message("assistant", "\n\n".join(texts)))
+        texts.clear()
 
 
 def _message(role: str, content: str | list[dict[str, Any]]) -> dict[str, Any]:
