@@ -30,6 +30,7 @@ def probing_create_app(*args: Any, **kwargs: Any) -> Any:
         report["frozen_objects"] = gc.get_freeze_count()
         report["touched_when_ready"] = getattr(Http, "__touched__", False)
         report["openai_translator_loaded"] = "cc_proxy.engine.wire.openai" in sys.modules
+        report["responses_translator_loaded"] = "cc_proxy.engine.wire.responses" in sys.modules
         await asyncio.sleep(cc_proxy.server.app.TOUCH_UP_DELAY + 0.3)
         report["touched_later"] = getattr(Http, "__touched__", False)
         report["tokenizer_loaded"] = "tiktoken" in sys.modules

@@ -51,9 +51,12 @@ def test_gc_resumes_frozen_and_touch_up_runs_after_the_first_answers(tmp_path: P
 
 
 def test_translators_are_loaded_for_the_formats_the_config_names(tmp_path: Path) -> None:
-    assert _probe(tmp_path / "a", "anthropic")["openai_translator_loaded"] is False
+    anthropic = _probe(tmp_path / "a", "anthropic")
+    assert (anthropic["openai_translator_loaded"], anthropic["responses_translator_loaded"]) == (False, False)
     openai = _probe(tmp_path / "o", "openai")
-    assert openai["openai_translator_loaded"] is True
+    assert (openai["openai_translator_loaded"], openai["responses_translator_loaded"]) == (True, False)
+    responses = _probe(tmp_path / "r", "openai-responses")
+    assert responses["responses_translator_loaded"] is True
     # Its streams report usage: the tokenizer (~45 MB) is not built at start (server.tokens.needs_tokens).
     assert openai["tokenizer_loaded"] is False
 
