@@ -107,8 +107,9 @@ async def messages(request: Request) -> None:
             sink = await request.respond(status=200, headers=out_headers, content_type="text/event-stream")
             fields["status"] = 200
             # Sanic types the transport as a BaseTransport; it is the connection's full (uvloop) transport.
-            abort = cast(asyncio.Transport, request.transport).abort
-            await relay(sink, result, snapshot.server, abort, outcome)  # also ends the response
+            transport = cast(asyncio.Transport, request.transport)
+            # also ends the response, or cuts the connection when the upstream broke mid-way
+            await relay(sink, result, snapshot.server, transport.abort, outcome, cut=transport.close)
         finally:
             await result.response.aclose()  # already closed by relay unless respond() failed
             if outcome.error:  # also when cancelled: a client that stopped reading is logged as such

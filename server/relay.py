@@ -1,7 +1,12 @@
 """Relay a committed upstream stream to the client, chunk by chunk, never buffering the answer.
 
-After the first byte the status is sent, so failures become an in-band `event: error` and the stream
-ends without a fabricated `message_stop` (reliability U11/U12/U15). A client disconnect cancels the
+After the first byte the status is sent. An upstream that breaks mid-way (connection lost, or closed
+before its final event) is mirrored as a cut client connection: the whole events already in hand are
+sent, then the connection closes with no terminating chunk, as a direct connection would look
+(reliability U12: Claude Code retries a cut stream, but answers an invented `event: error` by falling
+back to non-streaming with a lower `max_tokens`). The upstream's own error event is relayed as such,
+and the proxy's own limits (idle timeout, an unreadable or oversize event) end the stream with an
+in-band `event: error` (U11/U15); never a fabricated `message_stop`. A client disconnect cancels the
 handler task; the `finally` closes the upstream response at once (C1).
 
 One timer per stream (not per chunk) watches two deadlines: while the upstream is silent the client
@@ -54,15 +59,19 @@ async def relay(
     settings: ServerSettings,
     abort: Callable[[], None],
     outcome: StreamOutcome | None = None,
+    *,
+    cut: Callable[[], None] | None = None,
 ) -> StreamOutcome:
     """Send held bytes, then the rest, then end the response; returns how it ended (also filled in on
     `outcome` when given, so a caller that sees a cancellation can still log why). `abort` drops the
-    client connection (the transport's `abort`). The upstream response is always closed."""
+    client connection at once (the transport's `abort`); `cut` closes it after the bytes already sent
+    (the transport's `close`; `abort` when not given). The upstream response is always closed."""
     adapter = committed.adapter
     chunks = committed.chunks
     assert adapter is not None and chunks is not None
     outcome = outcome if outcome is not None else StreamOutcome()
     pump = _Pump(sink, adapter, settings, outcome, abort, committed.scrub)
+    broken = False
     try:
         try:
             held = committed.held
@@ -72,16 +81,16 @@ async def relay(
             if tail:
                 await pump.send(tail)
             if not adapter.complete and not adapter.errored:
-                outcome.error = "upstream stream ended before message_stop"
-                await pump.send(in_band_error("api_error", outcome.error))
+                outcome.error = "upstream stream ended before its final event: client connection cut"
+                broken = True
             elif adapter.errored:  # an error event already reached the client: still log the stream as failed
                 outcome.error = "stream ended with an error event"
         except TimeoutError:
             outcome.error = f"upstream stream silent for {settings.idle_timeout:g} s"
             await pump.send(in_band_error("timeout_error", outcome.error))
         except httpx.TransportError as exc:
-            outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}"
-            await pump.send(in_band_error("api_error", outcome.error))
+            outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}: client connection cut"
+            broken = True
         except StreamBroken as exc:  # the whole events before the bad one still go out, then the error
             outcome.error = str(exc)
             await pump.send(exc.good + in_band_error("api_error", outcome.error))
@@ -90,6 +99,9 @@ async def relay(
             await pump.send(in_band_error("api_error", outcome.error))
         finally:
             await committed.response.aclose()
+        if broken:  # no terminating chunk: the client sees the connection end mid-body (U12)
+            (cut or abort)()
+            return outcome
         await pump.send(None)  # end of the response, under the same send deadline
     finally:
         pump.stop()

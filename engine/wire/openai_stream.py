@@ -5,9 +5,10 @@
 `tool_use` with indexes 0, 1, 2... each started and stopped exactly once, never two open at once; a
 thinking block gets one `signature_delta` (the round-trip signature) just before it stops; the finish
 reason and the usage chunk (which may follow the finish chunk) become ONE `message_delta`, emitted at
-`[DONE]`, then `message_stop`. A stream that ends without `[DONE]`, or `[DONE]` without a finish reason,
-was cut short: an in-band `error` event (api_error) ends it, never a fabricated `message_stop`. So do an
-OpenAI error object and undecodable JSON. Nothing here raises on upstream input.
+`[DONE]`, then `message_stop`. A stream that ends without `[DONE]` was cut short: `finish()` adds
+nothing (neither `done` nor `completed`), and the server mirrors the cut to the client. `[DONE]` without
+a finish reason, an OpenAI error object and undecodable JSON end it with an in-band `error` event
+(api_error), never a fabricated `message_stop`. Nothing here raises on upstream input.
 
 Tool calls. Argument fragments are forwarded verbatim as `input_json_delta` (never parsed per chunk).
 Calls are keyed by their OpenAI `index` (fallbacks: a known `id`, else the latest call). A call's block
@@ -125,9 +126,9 @@ class StreamTranslator:
         return out
 
     def finish(self) -> list[SSEEvent]:
-        if self._done:
-            return []
-        return self._fail("api_error", "upstream stream ended before [DONE]")
+        """End of input. Without `[DONE]` the upstream was cut short: nothing is invented, the stream
+        stays neither done nor completed, and the server cuts the client's connection the same way."""
+        return []
 
     def _choice(self, choice: dict[str, Any], out: list[SSEEvent]) -> None:
         delta = choice.get("delta")

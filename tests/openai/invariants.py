@@ -9,19 +9,23 @@ from typing import Any
 from cc_proxy.engine.wire.types import SSEEvent
 
 
-def check_stream(events: Sequence[SSEEvent]) -> list[dict[str, Any]]:
+def check_stream(events: Sequence[SSEEvent], *, cut: bool = False) -> list[dict[str, Any]]:
     """Assert the grammar; return the decoded payloads.
 
     message_start first (unless the stream is only an error); blocks 0, 1, 2... each started once and
     stopped once, one open at a time, deltas only into the open block of a matching type, a thinking
     block's signature_delta exactly once right before its stop; then ONE message_delta and message_stop,
-    or an error event as the very last event (and no message_stop at all).
+    or an error event as the very last event (and no message_stop at all). `cut`: the upstream broke
+    off (reliability U12), so the events are a valid prefix that ends anywhere, with neither.
     """
     payloads = [json.loads(e.data) for e in events]
     assert payloads, "no events"
     for event, payload in zip(events, payloads, strict=True):
         assert event.event == payload["type"], "SSE event name equals the JSON type"
-    if payloads[-1]["type"] == "error":
+    if cut:
+        assert all(p["type"] not in ("message_stop", "error") for p in payloads), "a cut stream adds no end"
+        body = payloads
+    elif payloads[-1]["type"] == "error":
         assert "type" in payloads[-1]["error"] and "message" in payloads[-1]["error"]
         assert all(p["type"] not in ("message_stop", "error") for p in payloads[:-1])
         body = payloads[:-1]

@@ -99,7 +99,11 @@ def test_stream_never_raises_and_keeps_the_grammar(upstream: list[SSEEvent], pro
     for event in upstream:
         out.extend(translator.feed(event))
     out.extend(translator.finish())
-    assert translator.done
+    if not translator.done:  # no [DONE]: cut short, nothing invented (the server cuts the client, U12)
+        assert not translator.completed and translator.finish() == []
+        if out:
+            check_stream(out, cut=True)
+        return
     assert translator.finish() == [] and translator.feed(SSEEvent("[DONE]")) == []  # nothing after the end
     payloads = check_stream(out)
     note_event(f"completed={translator.completed}, blocks={sum(p['type'] == 'content_block_start' for p in payloads)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any, get_type_hints
 
 import anthropic
@@ -78,10 +79,17 @@ def test_openai_sdk_sends_the_same_body(name: str) -> None:
     assert json.loads(captured[0]) == body
 
 
-def _anthropic_final(raw: bytes) -> Any:
+def _anthropic_final(raw: bytes, *, cut: bool = False) -> Any:
+    """`cut`: the connection breaks after `raw`, as the server mirrors an upstream cut (U12)."""
+
     # anthropic 2.x ships its own httpx fork (httpx2); its MockTransport is the same seam.
+    def body() -> Iterator[bytes]:
+        yield raw
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+
     def handler(req: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, content=raw, headers={"content-type": "text/event-stream"})
+        content = body() if cut else raw
+        return httpx2.Response(200, content=content, headers={"content-type": "text/event-stream"})
 
     http_client = httpx2.Client(transport=httpx2.MockTransport(handler))
     client = anthropic.Anthropic(api_key="sk-test", base_url="http://127.0.0.1:9", http_client=http_client)
@@ -109,6 +117,10 @@ def test_anthropic_sdk_consumes_stream(name: str) -> None:
     case = golden.load_case(name)
     raw = (golden.CASES_DIR / name / "client.sse").read_bytes()
     events, translator = golden.translate_stream(case, (golden.CASES_DIR / name / "upstream.sse").read_bytes())
+    if not translator.done:  # cut short: the client's connection breaks, the SDK raises the broken read
+        with pytest.raises(httpx2.RemoteProtocolError):
+            _anthropic_final(raw, cut=True)
+        return
     if not translator.completed:
         with pytest.raises(anthropic.APIStatusError) as info:
             _anthropic_final(raw)

@@ -137,16 +137,18 @@ def test_u11_translated_stream_stall_gets_pings_then_in_band_timeout(rel: Rel) -
     assert rel.fake.requests[0].closed.wait(2)
 
 
-def test_u12_stream_reset_mid_way_is_an_in_band_error_and_logged(rel: Rel) -> None:
+def test_u12_stream_reset_mid_way_is_mirrored_as_a_cut_and_logged(rel: Rel) -> None:
+    """RST mid-stream: the client gets every whole event, then its connection ends with no terminating
+    chunk (as a direct connection would look), never an invented `event: error`."""
     chunks = A.message_stream(A.message(A.text("Hello world, how are you")))
     rel.fake.always("/v1/messages", Stream(chunks[:5], end="rst"))
-    response = rel.post("/v1/messages", STREAM)
-    assert response.status_code == 200
-    events = sse_events(response.text)
-    assert events[-1] == "error" and "message_stop" not in events
+    read = rel.post_stream("/v1/messages", STREAM)
+    assert read.status == 200 and read.cut is not None
+    events = sse_events(read.text)
+    assert events and "error" not in events and "message_stop" not in events
     assert len(rel.fake.requests) == 1
-    logged = logged_for(rel.proxy, response.headers["request-id"])
-    assert logged and logged[-1].get("stream_error"), logged  # logged as a truncated stream
+    logged = logged_for(rel.proxy, read.headers["request-id"])
+    assert logged and "client connection cut" in logged[-1].get("stream_error", ""), logged  # truncated
 
 
 # A stream bent every way WHATWG's event-stream rules allow: BOM, comments, CR-only and CRLF line

@@ -103,6 +103,18 @@ def base_config(fake_url: str, **server: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class StreamRead:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    cut: str | None  # why the connection ended without its terminating chunk; None: ended properly
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+
 @dataclass
 class Stack:
     fake: FakeUpstream
@@ -126,6 +138,20 @@ class Stack:
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
         sent = {"content-type": "application/json", "x-api-key": CLIENT_KEY, **(headers or {})}
         return httpx.post(self.url + path, content=content, headers=sent, timeout=timeout)
+
+    def post_stream(self, path: str, body: Any, *, timeout: float = 10) -> StreamRead:
+        """A streamed answer read to its end, or to where the connection broke (reliability U12)."""
+        headers = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
+        received = bytearray()
+        with httpx.Client(timeout=timeout) as client, client.stream(
+            "POST", self.url + path, content=json.dumps(body).encode(), headers=headers
+        ) as response:
+            try:
+                for piece in response.iter_raw():
+                    received += piece
+            except httpx.RemoteProtocolError as exc:  # e.g. "incomplete chunked read": no last chunk
+                return StreamRead(response.status_code, dict(response.headers), bytes(received), str(exc))
+        return StreamRead(response.status_code, dict(response.headers), bytes(received), None)
 
     def anthropic(self, **kw: Any) -> Any:
         import anthropic

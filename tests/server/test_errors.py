@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.fakes import anthropic_stream as A
+from tests.fakes import openai_stream as O
 from tests.fakes.responses import Close, Hang, Json, Raw, Stream, anthropic_error, html
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import RULES, Stack, base_config, start_proxy, write_stack_files
@@ -221,15 +222,29 @@ def _events(text: str) -> list[str]:
     return [line[len("event: "):] for line in text.splitlines() if line.startswith("event: ")]
 
 
-def test_stream_cut_mid_way_ends_with_an_in_band_error(stack: Stack) -> None:
+def test_stream_closed_mid_way_is_mirrored_as_a_cut_connection(stack: Stack) -> None:
+    """U12: the upstream closes (FIN) before message_stop: the client's connection ends the same way,
+    after every whole event, with no terminating chunk and no invented error event."""
     chunks = A.message_stream(A.message(A.text("Hello world, how are you")))
     stack.fake.always("/v1/messages", Stream(chunks[:5], end="fin"))
-    response = stack.post("/v1/messages", STREAM)
-    assert response.status_code == 200
-    events = _events(response.text)
+    read = stack.post_stream("/v1/messages", STREAM)
+    assert read.status == 200
+    assert read.cut is not None and "incomplete chunked read" in read.cut
+    events = _events(read.text)
     assert events[0] == "message_start"
-    assert events[-1] == "error" and "message_stop" not in events
+    assert "error" not in events and "message_stop" not in events
+    assert len(events) == 5 and read.body.endswith(chunks[4])  # every event the upstream sent, whole
     assert len(stack.fake.requests) == 1  # never retried after the first byte
+
+
+def test_openai_stream_closed_before_done_is_mirrored_as_a_cut_connection(stack: Stack) -> None:
+    chunks = O.chat_stream(content=["Hel", "lo"], finish_reason="stop")
+    stack.fake.always("/v1/chat/completions", Stream(chunks[:-1], end="fin"))  # no [DONE]
+    read = stack.post_stream("/v1/messages", {**STREAM, "model": "gpt-4o"})
+    assert read.status == 200 and read.cut is not None
+    events = _events(read.text)
+    assert events[0] == "message_start" and "content_block_delta" in events
+    assert "error" not in events and "message_stop" not in events
 
 
 def test_stream_silent_after_start_gets_an_in_band_timeout(stack: Stack) -> None:
@@ -317,12 +332,10 @@ def test_stream_cut_inside_an_event_never_sends_half_an_event(stack: Stack) -> N
     chunks = A.message_stream(A.message(A.text("Hello world")))
     half = chunks[4][: len(chunks[4]) // 2]
     stack.fake.always("/v1/messages", Stream([*chunks[:4], half], end="fin"))
-    response = stack.post("/v1/messages", STREAM)
-    assert response.status_code == 200
-    blocks = response.text.strip().split("\n\n")
-    assert len(blocks) == 5  # the 4 whole events, then the proxy's error; no part of the 5th event
-    assert blocks[-1].startswith("event: error\n")
-    assert all(block.startswith("event: ") for block in blocks)
+    read = stack.post_stream("/v1/messages", STREAM)
+    assert read.status == 200 and read.cut is not None
+    # the 4 whole events, then the cut; no part of the 5th
+    assert len(_events(read.text)) == 4 and read.body.endswith(chunks[3])
 
 
 def test_http_date_retry_after_reaches_the_client_as_integer_seconds(stack: Stack) -> None:
