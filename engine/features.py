@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from cc_proxy.engine.claude_code import is_subagent, request_kind, session_id
 from cc_proxy.engine.tokens import TokenEstimator
 
 _THINKING_ON = frozenset({"enabled", "adaptive"})
@@ -41,7 +42,10 @@ class Features:
         "_client_tools",
         "_estimator",
         "_images",
+        "_kind",
         "_server_tools",
+        "_session",
+        "_subagent",
         "_tokens",
         "headers",
         "request",
@@ -60,6 +64,34 @@ class Features:
         self._client_tools: tuple[str, ...] | None = None
         self._server_tools: tuple[str, ...] | None = None
         self._images: bool | None = None
+        self._session: str | None = None
+        self._subagent: bool | None = None
+        self._kind: str | None = None
+
+    @property
+    def estimator(self) -> TokenEstimator | None:
+        return self._estimator
+
+    @property
+    def session_id(self) -> str:
+        """Claude Code's session id ("" when the request carries none): engine.claude_code."""
+        if self._session is None:
+            self._session = session_id(self.request, self.headers)
+        return self._session
+
+    @property
+    def subagent(self) -> bool:
+        """A Claude Code subagent's turn (x-claude-code-agent-id, or cc_is_subagent in the billing line)."""
+        if self._subagent is None:
+            self._subagent = is_subagent(self.request, self.headers)
+        return self._subagent
+
+    @property
+    def kind(self) -> str:
+        """What the request is for: main, compaction or side (engine.claude_code.request_kind)."""
+        if self._kind is None:
+            self._kind = request_kind(self.request)
+        return self._kind
 
     @property
     def tokens(self) -> int:
@@ -154,5 +186,8 @@ class Features:
             tools=list(self.tool_names),
             server_tools=list(self.server_tool_types),
             images=self.images,
+            session_id=self.session_id,
+            subagent=self.subagent,
+            kind=self.kind,
         )
         return out

@@ -38,6 +38,10 @@ DESCRIPTIONS: dict[str, str] = {
     "split_think_tags": "Split inline <think>...</think> into a thinking block.",
     "tool_search_native": "The upstream hides `defer_loading` tools and expands `tool_reference` itself.",
     "defer_tools": "Hide deferred tools until ToolSearch loads them; false: send every tool at once.",
+    "native_context_edits": "context_management edit types the upstream applies itself (the proxy applies the rest).",
+    "safeguards_native": "The upstream answers Claude Code's auto-mode `safeguards` itself.",
+    "beta_reject": "`anthropic-beta` values never forwarded (globs).",
+    "session_fields": 'OpenAI-format fields set to the Claude Code session id, e.g. ["prompt_cache_key"].',
 }
 _SCALARS: dict[Any, Any] = {
     str: StrictStr,

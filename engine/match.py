@@ -134,10 +134,30 @@ class ModelMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class FlagIs:
-    """`thinking`, `tools`, `images`: a boolean feature equals the configured value."""
+class FeatureText:
+    """`session` (Claude Code's session id) or `kind` (main, compaction, side) against a string test."""
 
-    feature: Literal["thinking", "tools", "images"]
+    feature: Literal["session", "kind"]
+    matcher: StringMatcher
+
+    def _value(self, ctx: MatchContext) -> str:
+        features = ctx.features
+        value: str = features.session_id if self.feature == "session" else features.kind
+        return value
+
+    def matches(self, ctx: MatchContext) -> bool:
+        return self.matcher.test(self._value(ctx))
+
+    def explain(self, ctx: MatchContext) -> str:
+        value = self._value(ctx)
+        return f"{self.feature} " + self.matcher.describe(value, self.matcher.test(value))
+
+
+@dataclass(frozen=True, slots=True)
+class FlagIs:
+    """`thinking`, `tools`, `images`, `subagent`: a boolean feature equals the configured value."""
+
+    feature: Literal["thinking", "tools", "images", "subagent"]
     expected: bool
 
     def _value(self, ctx: MatchContext) -> bool:
@@ -350,6 +370,7 @@ __all__ = [
     "AllOf",
     "AnyNameMatches",
     "AnyOf",
+    "FeatureText",
     "FlagIs",
     "HeaderMatch",
     "JmesPathTrue",

@@ -86,6 +86,15 @@ class Profile:
     tool_search_native: bool = False
     # Otherwise: deferred tools stay hidden until a `tool_reference` loads them; False sends them all.
     defer_tools: bool = True
+    # `context_management.edits` types the upstream applies itself; the proxy applies the others it knows.
+    native_context_edits: tuple[str, ...] = ()
+    # The upstream answers Claude Code's auto-mode `safeguards` itself (else the field is dropped, noted).
+    safeguards_native: bool = False
+    # `anthropic-beta` values never forwarded (globs), even where `beta_allow` lets them through.
+    beta_reject: tuple[str, ...] = ()
+    # OpenAI-dialect fields that get Claude Code's session id (`prompt_cache_key`: prompt caches hit
+    # across a session; `user`), unless a rule or the model's params set them.
+    session_fields: tuple[str, ...] = ()
 
 
 _ANTHROPIC = Profile(
@@ -93,6 +102,8 @@ _ANTHROPIC = Profile(
     format="anthropic",
     forward_headers=("anthropic-version", "anthropic-beta", "anthropic-workspace-id", *CLIENT_FINGERPRINT_HEADERS),
     tool_search_native=True,
+    native_context_edits=("clear_thinking_20251015", "clear_tool_uses_20250919", "compact_20260112"),
+    safeguards_native=True,
 )
 
 # Third-party Anthropic-format endpoints (DeepSeek, Kimi, GLM, MiniMax, Ollama): they reject betas
@@ -130,8 +141,8 @@ BUILTIN_PROFILES: dict[str, Profile] = {
     for p in (
         _ANTHROPIC,
         _ANTHROPIC_COMPATIBLE,
-        _OPENAI,
-        _OPENAI_RESPONSES,
+        replace(_OPENAI, session_fields=("prompt_cache_key",)),
+        _OPENAI_RESPONSES,  # its wire sends the session id as prompt_cache_key itself
         replace(
             _OPENAI,
             name="openai-compatible",

@@ -100,6 +100,15 @@ class _WhenBase(Strict):
         default=None, description='Some server tool\'s type matches this glob ("web_search*").'
     )
     images: StrictBool | None = Field(default=None, description="An image appears anywhere (also inside tool_result).")
+    subagent: StrictBool | None = Field(
+        default=None, description="A Claude Code subagent's turn (x-claude-code-agent-id, cc_is_subagent)."
+    )
+    session: StringMatch | None = Field(
+        default=None, description="Claude Code's session id (x-claude-code-session-id; string: exact)."
+    )
+    kind: StringMatch | None = Field(
+        default=None, description='What the request is for: "main", "compaction" or "side" (string: exact).'
+    )
     header: HeaderSpec | None = None
     jmespath: NonEmpty | None = Field(default=None, description="JMESPath over the request body; truthy = match.")
 

@@ -20,6 +20,7 @@ from cc_proxy.engine.match import (
     AllOf,
     AnyNameMatches,
     AnyOf,
+    FeatureText,
     FlagIs,
     HeaderMatch,
     JmesPathTrue,
@@ -252,7 +253,9 @@ def _compile_key(key: str, value: Any, where: str, *, rewrite: bool, depth: int)
         return out
     if key == "model":
         return [ModelMatch(compile_string_matcher(value, where))]
-    if key in ("thinking", "tools", "images"):
+    if key in ("session", "kind"):
+        return [FeatureText(cast(Any, key), compile_string_matcher(value, where))]
+    if key in ("thinking", "tools", "images", "subagent"):
         return [FlagIs(cast(Any, key), _expect(value, bool, where, "true or false"))]
     if key in ("tool", "server_tool"):
         glob = _expect(value, str, where, "a glob string")

@@ -14,7 +14,15 @@ from cc_proxy.engine.errors import ConfigProblem
 from cc_proxy.engine.profiles import Profile, WireFormat
 from cc_proxy.engine.usage import Price
 
-STANDARD_ROUTES: tuple[str, ...] = ("default", "background", "think", "longContext", "webSearch", "image")
+STANDARD_ROUTES: tuple[str, ...] = (
+    "default",
+    "background",
+    "subagent",
+    "think",
+    "longContext",
+    "webSearch",
+    "image",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import orjson
@@ -91,7 +92,12 @@ def new_id(prefix: str) -> str:
     return prefix + "01" + secrets.token_hex(11)
 
 
-def translation_context(snapshot: Snapshot, decision: Decision, body_size: int = 0) -> TranslationContext:
+def translation_context(
+    snapshot: Snapshot,
+    decision: Decision,
+    body_size: int = 0,
+    context_management: Mapping[str, Any] | None = None,
+) -> TranslationContext:
     target = decision.target
     requested = decision.requested_model
     upstream_name = target.upstream_model or requested
@@ -114,6 +120,7 @@ def translation_context(snapshot: Snapshot, decision: Decision, body_size: int =
         count_input_tokens=(lambda: features.tokens) if translated else None,
         early_input_tokens=early if translated and body_size > 0 else None,
         stop_sequences=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
+        context_management=context_management,
     )
 
 
@@ -148,9 +155,9 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, err)
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
-    prepared = prepare(target, decision.request)
-    upstream_request = wire.build_request(target, prepared.request, ex.client_headers)
-    ctx = translation_context(ex.snapshot, decision, ex.body_size)
+    prepared = prepare(target, decision.request, decision.features, ex.client_headers)
+    upstream_request = wire.build_request(target, prepared.request, prepared.headers)
+    ctx = translation_context(ex.snapshot, decision, ex.body_size, prepared.context_management)
     attempt = 0
     while True:
         ex.attempts += 1

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from cc_proxy.engine.emulate.report import report_in_event, report_in_message
 from cc_proxy.engine.snapshot import ResolvedModel, Snapshot
 from cc_proxy.engine.wire import anthropic
 from cc_proxy.engine.wire.errors import anthropic_error_from_upstream
@@ -130,11 +131,13 @@ def _last_event_end(data: bytes) -> int:
 
 
 class _TranslatedStream:
-    """SSE decode -> dialect translator (feed(event) -> events) -> SSE encode."""
+    """SSE decode -> dialect translator (feed(event) -> events) -> SSE encode. What the proxy emulated
+    (engine.emulate) is reported in `message_delta`, for every translated wire alike."""
 
-    def __init__(self, translator: StreamTranslator) -> None:
+    def __init__(self, translator: StreamTranslator, ctx: TranslationContext) -> None:
         self._decoder = SSEDecoder()
         self._translator = translator
+        self._ctx = ctx if ctx.context_management is not None else None  # the common case: nothing to add
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[SSEEvent] = []
@@ -158,7 +161,11 @@ class _TranslatedStream:
         return self._translator.done and not self._translator.completed
 
     def _encode(self, events: list[SSEEvent]) -> bytes:
-        return b"".join([encode(e) for e in events]) if events else b""
+        if not events:
+            return b""
+        if self._ctx is not None:
+            events = [report_in_event(e, self._ctx) for e in events]
+        return b"".join([encode(e) for e in events])
 
 
 def _error_from_upstream(status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
@@ -213,10 +220,10 @@ class TranslatedWire:
         return built
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
-        return orjson.dumps(self.prepare().translate_response(orjson.loads(body), ctx))
+        return orjson.dumps(report_in_message(self.prepare().translate_response(orjson.loads(body), ctx), ctx))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
-        return _TranslatedStream(self.prepare().StreamTranslator(ctx))
+        return _TranslatedStream(self.prepare().StreamTranslator(ctx), ctx)
 
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
         return _error_from_upstream(status, body, content_type)

@@ -60,6 +60,10 @@ def _glob_matcher(globs: tuple[str, ...]) -> Callable[[str], re.Match[str] | Non
     return re.compile("|".join(fnmatch.translate(g.lower()) for g in globs)).match
 
 
+def _any_beta(_name: str) -> bool:
+    return True
+
+
 def forward_headers(target: ResolvedModel, client_headers: Mapping[str, str]) -> dict[str, str]:
     """Client headers the profile allows, `anthropic-beta` filtered, plus `content-type`."""
     profile = target.provider.profile
@@ -69,9 +73,13 @@ def forward_headers(target: ResolvedModel, client_headers: Mapping[str, str]) ->
         name = raw_name.lower()
         if name in NEVER_FORWARDED or name.startswith("proxy-") or not allowed(name):
             continue
-        if name == "anthropic-beta" and profile.beta_allow is not None:
-            beta_ok = _glob_matcher(profile.beta_allow)
-            kept = [b for b in (v.strip() for v in value.split(",")) if b and beta_ok(b.lower())]
+        if name == "anthropic-beta" and (profile.beta_allow is not None or profile.beta_reject):
+            beta_ok: Callable[[str], object] = (
+                _glob_matcher(profile.beta_allow) if profile.beta_allow is not None else _any_beta
+            )
+            beta_bad = _glob_matcher(profile.beta_reject)
+            betas = (v.strip() for v in value.split(","))
+            kept = [b for b in betas if b and beta_ok(b.lower()) and not beta_bad(b.lower())]
             if not kept:
                 continue
             value = ",".join(kept)

@@ -52,6 +52,7 @@ PASSTHROUGH_FIELDS: tuple[str, ...] = (
     "response_format",
     "parallel_tool_calls",
     "prompt_cache_key",
+    "user",
     "safety_identifier",
     "verbosity",
     "store",

@@ -156,9 +156,13 @@ def thinking_mode(request: Mapping[str, Any]) -> Any:
 def requested_effort(request: Mapping[str, Any], efforts: tuple[str, ...]) -> str | None:
     """The effort level to send, clipped to `efforts`: `output_config.effort`, else a manual budget's
     bucket. Only with thinking on: an effort 400s on non-reasoning models, and Claude Code's fallback
-    after such a 400 drops `thinking`, not `output_config`."""
+    after such a 400 drops `thinking`, not `output_config`. Thinking disabled asks for the lowest level
+    the model accepts (`none`/`minimal` where listed, else `low`): a reasoning model left at its default
+    may spend a small max_tokens (the auto-mode classifier's 64) on thought."""
     thinking = _dict(request.get("thinking"))
     mode = thinking.get("type")
+    if mode == "disabled":
+        return efforts[0] if efforts else None
     if mode not in _THINKING_ON:
         return None
     effort = _dict(request.get("output_config")).get("effort")
@@ -184,7 +188,7 @@ def reasoning_fields(request: Mapping[str, Any], kind: str, efforts: tuple[str, 
             out["thinking"] = {"type": "enabled"}
         elif mode == "disabled":
             out["thinking"] = {"type": "disabled"}
-        if level:
+        if level and mode != "disabled":  # the toggle says it all
             out["reasoning_effort"] = level
         return out
     if kind == "reasoning":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cc_proxy.engine.snapshot import ResolvedModel
 
@@ -41,6 +42,9 @@ class TranslationContext:
     # A cheap figure for a stream's message_start, before the upstream's own usage arrives (it follows
     # in message_delta); None: message_start carries `input_tokens()`.
     early_input_tokens: Callable[[], int] | None = None
+    # The answer's `context_management` (`{"applied_edits": [...]}`) when the proxy applied the edits
+    # (engine.emulate): added to the message, or to a stream's message_delta, as the API does.
+    context_management: Mapping[str, Any] | None = None
 
     def input_tokens(self) -> int:
         """The input-token estimate: `count_input_tokens()` when given, else `input_tokens_estimate`."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cc_proxy.engine.decide import Decision, TraceStep
+    from cc_proxy.engine.emulate import Prepared
     from cc_proxy.engine.snapshot import Snapshot
     from cc_proxy.engine.tokens import TokenEstimator
 
@@ -154,12 +155,27 @@ def build_report(
     report["rule"] = decision.rule_id
     report["target"] = target_summary(decision)
     report["fallbacks"] = [f.alias for f in decision.fallbacks]
-    prepared = prepare(decision.target, decision.request)  # what serve's wire builder gets
+    prepared = prepare(decision.target, decision.request, decision.features, headers)  # as serve does
     report["emulated"] = list(prepared.notes)
+    report["upstream_headers"] = _upstream_headers(decision, prepared)
     report["request"] = prepared.request
     label = f"to {decision.target.provider.name}"
     report["diff"] = request_diff(body, prepared.request, label)
     return report
+
+
+def _upstream_headers(decision: Decision, prepared: Prepared) -> dict[str, str]:
+    """The headers the wire builder sends on (never the credential: serve adds it after): e.g. the
+    `anthropic-beta` list as the profile filtered it."""
+    from cc_proxy.server.wire_registry import wire_for
+
+    try:
+        built = wire_for(decision.target.provider.format).build_request(
+            decision.target, prepared.request, prepared.headers
+        )
+    except LookupError:
+        return {}
+    return {k: v for k, v in built.headers.items() if k != "content-type"}
 
 
 def _trace(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
@@ -185,6 +201,9 @@ def render_text(report: Mapping[str, Any]) -> str:
     out.append(f"  tools         {len(tools)}: {', '.join(tools)}" if tools else "  tools         none")
     out.append(f"  server tools  {', '.join(f['server_tools']) or 'none'}")
     out.append(f"  images        {str(f['images']).lower()}")
+    out.append(f"  session       {f['session_id'] or 'none'}")
+    out.append(f"  subagent      {str(f['subagent']).lower()}")
+    out.append(f"  kind          {f['kind']}")
     if report["trace"]:
         out.append("")
         out.append("rules")
@@ -204,6 +223,9 @@ def render_text(report: Mapping[str, Any]) -> str:
     out.append(f"  route      {route}" + (f" (rule {report['rule']})" if report["rule"] else ""))
     out.append(f"  target     {t['alias']}: provider {t['provider']} ({t['format']}), model {t['upstream_model']}")
     out.append(f"  fallbacks  {', '.join(report['fallbacks']) or 'none'}")
+    beta = report["upstream_headers"].get("anthropic-beta")
+    if t["format"] == "anthropic":
+        out.append(f"  beta out   {beta or 'none'}")
     if report["emulated"]:
         out.append("")
         out.append("emulated (what the Anthropic API would do, done by the proxy for this upstream)")

@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cc_proxy.engine.emulate import prepare
+from cc_proxy.engine.emulate import Prepared, prepare
+from cc_proxy.engine.features import Features
+from cc_proxy.engine.tokens import TokenEstimator
 from tests.openai.support import make_target
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases" / "emulate"
@@ -38,11 +40,26 @@ def request_input(name: str) -> dict[str, Any]:
     return data
 
 
-def run_case(name: str) -> dict[str, Any]:
+def words(text: str) -> int:
+    """The test token counter: one token a word, so expected counts can be checked by eye."""
+    return len(text.split())
+
+
+def prepare_case(name: str, request: dict[str, Any]) -> Prepared:
     case = load_case(name)
     target = make_target(case.get("profile", "openai"), **case.get("target", {}))
-    prepared = prepare(target, request_input(name))
-    return {"notes": list(prepared.notes), "request": prepared.request}
+    headers: dict[str, str] = case.get("headers", {})
+    return prepare(target, request, Features(request, headers, TokenEstimator(words)), headers)
+
+
+def run_case(name: str) -> dict[str, Any]:
+    prepared = prepare_case(name, request_input(name))
+    out: dict[str, Any] = {"notes": list(prepared.notes), "request": prepared.request}
+    if prepared.context_management is not None:
+        out["context_management"] = prepared.context_management
+    if prepared.headers:
+        out["headers"] = dict(prepared.headers)
+    return out
 
 
 def dump_json(data: Any) -> str:

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from cc_proxy.engine.emulate import prepare
-from tests.emulate.golden import CASES_DIR, case_names, load_case, request_input, run_case
-from tests.openai.support import make_target
+from tests.emulate.golden import CASES_DIR, case_names, prepare_case, request_input, run_case
 
 
 @pytest.mark.parametrize("name", case_names())
@@ -22,5 +20,5 @@ def test_input_is_not_mutated(name: str) -> None:
     """The prepared request shares subtrees with the decided one: preparing must never edit them."""
     request = request_input(name)
     before = json.dumps(request, sort_keys=True)
-    prepare(make_target(load_case(name).get("profile", "openai"), **load_case(name).get("target", {})), request)
+    prepare_case(name, request)
     assert json.dumps(request, sort_keys=True) == before

@@ -79,7 +79,8 @@ def test_the_builtin_default_loads() -> None:
     )
     assert provider.profile is BUILTIN_PROFILES["anthropic"]
     assert snapshot.models["anthropic"].upstream_model is None
-    assert [r.id for r in snapshot.routing_rules] == ["long-context", "background", "think", "web-search", "image"]
+    routing = ["long-context", "background", "subagent", "think", "web-search", "image"]
+    assert [r.id for r in snapshot.routing_rules] == routing
     assert [r.id for r in snapshot.rewrite_rules] == ["non-anthropic-drop-anthropic-only", "clamp-max-tokens"]
     assert snapshot.warnings == ()
 

@@ -29,7 +29,8 @@ REASONING_KEYS = ("reasoning_effort", "reasoning", "thinking")
         ("openai", ADAPTIVE, {}),
         ("openai", ADAPTIVE_MAX, {"reasoning_effort": "high"}),
         ("openai", BUDGET, {"reasoning_effort": "low"}),
-        ("openai", DISABLED, {}),
+        ("openai", DISABLED, {"reasoning_effort": "low"}),  # the lowest the profile lists
+        ({"extends": "openai", "reasoning_efforts": ["none", "low", "high"]}, DISABLED, {"reasoning_effort": "none"}),
         ("openai", EFFORT_ONLY, {}),  # effort without thinking: the model may not reason at all
         ("deepseek", EFFORT_ONLY, {}),
         ("deepseek", ADAPTIVE, {"thinking": {"type": "enabled"}}),
@@ -39,17 +40,19 @@ REASONING_KEYS = ("reasoning_effort", "reasoning", "thinking")
         ("openrouter", ADAPTIVE, {"reasoning": {"enabled": True}}),
         ("openrouter", ADAPTIVE_MAX, {"reasoning": {"effort": "xhigh"}}),
         ("openrouter", BUDGET, {"reasoning": {"max_tokens": 2048}}),
-        ("openrouter", DISABLED, {}),
+        ("openrouter", DISABLED, {"reasoning": {"effort": "minimal"}}),
         ("groq", ADAPTIVE_MAX, {}),  # reasoning_request "none"
     ],
 )
-def test_reasoning_knobs(profile: str, extra: dict[str, Any], expected: dict[str, Any]) -> None:
+def test_reasoning_knobs(profile: Any, extra: dict[str, Any], expected: dict[str, Any]) -> None:
     body = translate_request(make_target(profile), {**BASE, **extra})
     assert {k: body[k] for k in REASONING_KEYS if k in body} == expected
 
 
-def test_a_model_without_thinking_gets_no_reasoning_fields() -> None:
-    body = translate_request(make_target("deepseek", capabilities={"thinking": False}), {**BASE, **ADAPTIVE_MAX})
+@pytest.mark.parametrize("profile", ["deepseek", "openai"])
+@pytest.mark.parametrize("extra", [ADAPTIVE_MAX, DISABLED])
+def test_a_model_without_thinking_gets_no_reasoning_fields(profile: str, extra: dict[str, Any]) -> None:
+    body = translate_request(make_target(profile, capabilities={"thinking": False}), {**BASE, **extra})
     assert not set(REASONING_KEYS) & set(body)
 
 

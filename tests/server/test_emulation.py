@@ -6,9 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conftest import claude_code_fixture
+import httpx
+
+from cc_proxy.engine.emulate.context_edits import CLEARED_RESULT
+from tests.conftest import ProxyFactory, claude_code_fixture
 from tests.fakes import openai_stream as O
-from tests.fakes.responses import Json
+from tests.fakes.responses import Json, Stream
+from tests.fakes.server import FakeUpstream
 from tests.server.conftest import Stack
 
 
@@ -46,3 +50,82 @@ def test_anthropic_upstream_gets_deferred_tools_as_sent(stack: Stack) -> None:
     sent = stack.fake.wait_for_requests(1)[0].json
     assert sent["tools"] == request["tools"]  # the API does tool search itself
     assert sent["messages"] == request["messages"]
+
+
+# --- a proxy of its own: the `openai` profile (session id -> prompt_cache_key), a subagent route ---
+
+OPENAI_CONFIG = {
+    "providers": {
+        "up": {"format": "openai", "base_url": "{fake}/v1", "api_key": "none", "profile": "openai"},
+    },
+    "models": {"main": {"provider": "up", "model": "gpt-main"}, "cheap": {"provider": "up", "model": "gpt-cheap"}},
+    "routes": {"default": "main", "subagent": "cheap"},
+}
+EDITS = {"edits": [{"type": "clear_tool_uses_20250919", "trigger": {"type": "tool_uses", "value": 1},
+                    "keep": {"type": "tool_uses", "value": 1}}]}
+
+
+def _config(fake: FakeUpstream) -> dict[str, Any]:
+    config = json.loads(json.dumps(OPENAI_CONFIG).replace("{fake}", fake.url))
+    assert isinstance(config, dict)
+    return config
+
+
+def _tool_conversation() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    for i in range(3):
+        call = {"type": "tool_use", "id": f"toolu_{i}", "name": "Bash", "input": {"command": f"step {i}"}}
+        out.append({"role": "assistant", "content": [call]})
+        out.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}",
+                                                  "content": f"output of step {i}"}]})
+    return out
+
+
+def _body(stream: bool) -> dict[str, Any]:
+    tools = [{"name": "Bash", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}]
+    return {"model": "claude-opus-5-5", "max_tokens": 100, "stream": stream, "tools": tools,
+            "messages": _tool_conversation(), "context_management": EDITS}
+
+
+def test_context_edits_are_applied_and_reported_in_both_answer_forms(
+    proxy_server: ProxyFactory, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.add("/v1/chat/completions", Json(O.chat_completion(content="done")))
+    fake_upstream.add("/v1/chat/completions", Stream(O.chat_stream(content=["do", "ne"], finish_reason="stop")))
+    proxy = proxy_server(_config(fake_upstream))
+    headers = {"content-type": "application/json", "x-api-key": "k"}
+    plain = httpx.post(proxy.url + "/v1/messages", json=_body(False), headers=headers, timeout=10)
+    streamed = httpx.post(proxy.url + "/v1/messages", json=_body(True), headers=headers, timeout=10)
+    assert plain.status_code == streamed.status_code == 200, plain.text
+    applied = {"applied_edits": [{"type": "clear_tool_uses_20250919", "cleared_tool_uses": 2,
+                                  "cleared_input_tokens": plain.json()["context_management"]["applied_edits"][0][
+                                      "cleared_input_tokens"]}]}
+    assert plain.json()["context_management"] == applied
+    assert applied["applied_edits"][0]["cleared_input_tokens"] > 0
+    deltas = [json.loads(line[6:]) for line in streamed.text.splitlines() if '"message_delta"' in line]
+    assert deltas[0]["context_management"] == applied  # the stream reports it in message_delta
+    for request in fake_upstream.requests:
+        tool_messages = [m["content"] for m in request.json["messages"] if m["role"] == "tool"]
+        assert tool_messages == [CLEARED_RESULT, CLEARED_RESULT, "output of step 2"]
+        assert "context_management" not in request.json
+
+
+def test_session_id_becomes_prompt_cache_key_and_subagents_take_their_route(
+    proxy_server: ProxyFactory, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.always("/v1/chat/completions", Json(O.chat_completion(content="ok")))
+    proxy = proxy_server(_config(fake_upstream))
+    captured = json.loads(claude_code_fixture("subagent_turn.v2.1.332.request.json").read_text())
+    sent_headers = {k: v for k, v in captured["headers"].items() if k not in ("host", "content-length")}
+    subagent = httpx.post(proxy.url + "/v1/messages", json={**captured["body"], "stream": False},
+                          headers=sent_headers, timeout=10)
+    main_headers = {k: v for k, v in sent_headers.items() if k != "x-claude-code-agent-id"}
+    main_body = json.loads(claude_code_fixture("say_hi.v2.1.332.body.json").read_text())
+    main = httpx.post(proxy.url + "/v1/messages", json={**main_body, "stream": False}, headers=main_headers,
+                      timeout=10)
+    assert subagent.status_code == main.status_code == 200, subagent.text
+    assert subagent.headers["x-cc-proxy-route"] == "subagent" and main.headers["x-cc-proxy-route"] == "default"
+    first, second = (r.json for r in fake_upstream.requests)
+    assert first["model"] == "gpt-cheap" and second["model"] == "gpt-main"
+    session = captured["headers"]["x-claude-code-session-id"]
+    assert first["prompt_cache_key"] == second["prompt_cache_key"] == session  # one cache key per session
