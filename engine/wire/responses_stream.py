@@ -13,8 +13,9 @@ output items addressed by `output_index`, one item after another:
   name are known there): `response.function_call_arguments.delta` -> `input_json_delta` verbatim;
 - `response.completed` / `response.incomplete` -> ONE `message_delta` (stop reason as in
   `engine.wire.responses_response`, usage), then `message_stop`;
-- `response.failed`, an `error` event, undecodable JSON, or the end of input before a terminal event
-  -> an in-band `error` event and nothing after it, never a fabricated `message_stop`.
+- `response.failed`, an `error` event or undecodable JSON
+  -> an in-band `error` event and nothing after it, never a fabricated `message_stop`; the end of input
+  before a terminal event adds nothing (the server cuts the client connection, reliability U12).
 
 Whatever a done event holds that no delta delivered (a server that sends no deltas) is emitted whole
 then, so the stream and the non-stream answer agree. Events of other item types and unknown events
@@ -118,9 +119,10 @@ class StreamTranslator:
         return out
 
     def finish(self) -> list[SSEEvent]:
-        if self._done:
-            return []
-        return self._fail("api_error", "upstream stream ended before response.completed")
+        """End of input. Without `response.completed` the upstream was cut short: nothing is invented,
+        the stream stays neither done nor completed, and the server cuts the client's connection the
+        same way (reliability U12)."""
+        return []
 
     # --- items ------------------------------------------------------------------------------------
 

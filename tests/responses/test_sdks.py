@@ -10,6 +10,7 @@ from typing import Any, get_type_hints
 
 import anthropic
 import httpx
+import httpx2
 import openai
 import pytest
 from openai.types.responses.response_create_params import (
@@ -113,6 +114,10 @@ def test_anthropic_sdk_consumes_stream(name: str) -> None:
     folder = golden.CASES_DIR / name
     raw = (folder / "client.sse").read_bytes()
     events, translator = golden.translate_stream(case, (folder / "upstream.sse").read_bytes())
+    if not translator.done:  # cut short: the client's connection breaks, the SDK raises the broken read
+        with pytest.raises(httpx2.RemoteProtocolError):
+            _anthropic_final(raw, cut=True)
+        return
     if not translator.completed:
         with pytest.raises(anthropic.APIStatusError) as info:
             _anthropic_final(raw)
