@@ -1,19 +1,22 @@
 # The two set-up commands of the README. Both install what they need on a fresh machine.
 #   make serve   virtualenv + install + `cc-proxy serve` on the default config
-#   make test    the same + test dependencies + the pinned Claude Code CLI from npm, then lint and the suite
+#   make test    the same + test dependencies + the pinned Claude Code and Codex CLIs from npm, then lint and the suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE_DIR := .cache/claude-code
+CODEX_VERSION := 0.171.0
+CODEX_DIR := .cache/codex
 
-.PHONY: serve test lint install install-test claude-code bench
+.PHONY: serve test lint install install-test claude-code codex bench
 
 serve: install
 	$(BIN)/cc-proxy serve $(ARGS)
 
-test: install-test claude-code lint
-	CC_PROXY_CLAUDE_BIN=$(CURDIR)/$(CLAUDE_DIR)/node_modules/.bin/claude $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install-test claude-code codex lint
+	CC_PROXY_CLAUDE_BIN=$(CURDIR)/$(CLAUDE_DIR)/node_modules/.bin/claude \
+		CC_PROXY_CODEX_BIN=$(CURDIR)/$(CODEX_DIR)/node_modules/.bin/codex $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -48,4 +51,15 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 	# the postinstall links the native binary; run it again in case install scripts were skipped
 	test -x $(CLAUDE_DIR)/node_modules/.bin/claude || node $(CLAUDE_DIR)/node_modules/@anthropic-ai/claude-code/install.cjs
 	$(CLAUDE_DIR)/node_modules/.bin/claude --version
+	touch $@
+
+codex: $(CODEX_DIR)/.installed-$(CODEX_VERSION)
+
+# The npm package is a launcher; its native binary comes from the registry as an optional dependency
+# (@openai/codex@<version>-linux-x64 and friends), so this needs nothing but npm.
+$(CODEX_DIR)/.installed-$(CODEX_VERSION):
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm to install the Codex CLI" >&2; exit 1; }
+	mkdir -p $(CODEX_DIR)
+	npm install --prefix $(CODEX_DIR) --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
+	$(CODEX_DIR)/node_modules/.bin/codex --version
 	touch $@

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 import orjson
 from sanic.response import HTTPResponse
@@ -21,13 +22,17 @@ def error_body(status: int, message: str, error_type: str = "") -> bytes:
     return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
 
 
-def error_response(err: ProxyError, headers: dict[str, str]) -> HTTPResponse:
-    """`headers` already carries the request id and the x-cc-proxy-* headers."""
+def error_response(
+    err: ProxyError, headers: dict[str, str], render: Callable[[bytes], bytes] | None = None
+) -> HTTPResponse:
+    """`headers` already carries the request id and the x-cc-proxy-* headers; `render` turns the
+    Anthropic body into the client's error shape (server/inbound.py)."""
     out = dict(headers)
     out.update(err.headers)
     if err.should_retry is not None:
         out["x-should-retry"] = "true" if err.should_retry else "false"
-    return HTTPResponse(orjson.dumps(err.body()), status=err.status, headers=out, content_type=JSON)
+    body = orjson.dumps(err.body())
+    return HTTPResponse(render(body) if render else body, status=err.status, headers=out, content_type=JSON)
 
 
 def bad_request(message: str) -> ProxyError:

@@ -80,6 +80,8 @@ class Exchange:
     body_size: int = 0  # the client's request body, in bytes: a translated stream's first estimate
     headers_at: float = 0.0  # perf_counter() when the last attempt's response headers arrived
     scrubber: Scrubber | None = None  # built at the first upstream error (server/scrub.py)
+    # provider format -> wire; a front door (server/inbound.py) puts its own in for its native format
+    wires: Callable[[str], WireAdapter] = wire_for
 
     def scrub(self, data: bytes) -> bytes:
         """`data` from an upstream (an error body or event) without any secret the proxy knows."""
@@ -150,7 +152,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
     target = decision.target
     try:
         credentials = credential_headers(target.provider, ex.client_headers, settings.auth_token)
-        wire = wire_for(target.provider.format)
+        wire = ex.wires(target.provider.format)
     except ProxyError as err:
         return _proxy_failure(decision, err)
     except LookupError as err:

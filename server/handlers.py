@@ -17,7 +17,8 @@ from cc_proxy.engine.wire.anthropic import build_count_tokens_request
 from cc_proxy.server.auth import client_authorized
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.errors import JSON, error_response, new_request_id
-from cc_proxy.server.handlers_messages import admit, client_headers, messages
+from cc_proxy.server.handlers_messages import admit, client_headers, handle, messages
+from cc_proxy.server.inbound import CHAT_DOOR, RESPONSES_DOOR
 from cc_proxy.server.request_body import check_messages_request, parse_json_object
 from cc_proxy.server.scrub import scrubber_for
 from cc_proxy.server.settings import is_loopback
@@ -27,6 +28,7 @@ from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open
 log = logging.getLogger("cc_proxy")
 
 MODEL_CREATED_AT = "2025-01-01T00:00:00Z"  # aliases have no creation date; a fixed one keeps answers stable
+MODEL_CREATED = 1735689600  # the same instant as OpenAI's Unix seconds
 
 
 async def count_tokens(request: Request) -> HTTPResponse:
@@ -86,8 +88,29 @@ def servable_aliases(snapshot: Snapshot) -> list[str]:
     return [alias for alias, model in snapshot.models.items() if model.provider.api_key.configured]
 
 
-def _model(alias: str) -> dict[str, str]:
-    return {"type": "model", "id": alias, "display_name": alias, "created_at": MODEL_CREATED_AT}
+def openai_client(request: Request) -> bool:
+    """Which SDK asks, by the headers each sends: the Anthropic SDKs (and Claude Code) always send
+    `anthropic-version`, and authenticate with `x-api-key` unless told otherwise; the OpenAI SDKs send
+    neither, authenticate with `Authorization: Bearer` and say `OpenAI/...` in their user agent. Anything
+    else (curl with no headers) gets Anthropic's shape, as before OpenAI clients were served."""
+    headers = request.headers
+    if "anthropic-version" in headers or "x-api-key" in headers:
+        return False
+    agent = headers.get("user-agent", "")
+    return headers.get("authorization", "")[:7].lower() == "bearer " or agent.startswith("OpenAI/")
+
+
+def _model(snapshot: Snapshot, alias: str, openai: bool) -> dict[str, Any]:
+    resolved = snapshot.models[alias]
+    if openai:
+        out: dict[str, Any] = {"id": alias, "object": "model", "created": MODEL_CREATED}
+        out["owned_by"] = resolved.provider.name
+        limits = (("context_window", resolved.context), ("max_output_tokens", resolved.max_tokens))
+    else:
+        out = {"type": "model", "id": alias, "display_name": alias, "created_at": MODEL_CREATED_AT}
+        limits = (("max_input_tokens", resolved.context), ("max_tokens", resolved.max_tokens))
+    out.update((key, value) for key, value in limits if value is not None)
+    return out
 
 
 async def models(request: Request) -> HTTPResponse:
@@ -95,11 +118,14 @@ async def models(request: Request) -> HTTPResponse:
     snapshot = state.holder.current
     request_id = new_request_id()
     headers = route_headers(snapshot, None, request_id)
+    openai = openai_client(request)
     try:
         authorize(request, state, snapshot.server.auth_token)
     except ProxyError as err:
-        return error_response(err, headers)
-    data = [_model(alias) for alias in servable_aliases(snapshot)]
+        return error_response(err, headers, CHAT_DOOR.error_body if openai else None)
+    data = [_model(snapshot, alias, openai) for alias in servable_aliases(snapshot)]
+    if openai:
+        return HTTPResponse(orjson.dumps({"object": "list", "data": data}), headers=headers, content_type=JSON)
     page = {
         "data": data,
         "has_more": False,
@@ -114,13 +140,22 @@ async def model(request: Request, model_id: str) -> HTTPResponse:
     state = get_state(request)
     snapshot = state.holder.current
     headers = route_headers(snapshot, None, new_request_id())
+    openai = openai_client(request)
     try:
         authorize(request, state, snapshot.server.auth_token)
         if model_id not in servable_aliases(snapshot):
             raise ProxyError(404, f"model: {model_id[:200]}", should_retry=False)
     except ProxyError as err:
-        return error_response(err, headers)
-    return HTTPResponse(orjson.dumps(_model(model_id)), headers=headers, content_type=JSON)
+        return error_response(err, headers, CHAT_DOOR.error_body if openai else None)
+    return HTTPResponse(orjson.dumps(_model(snapshot, model_id, openai)), headers=headers, content_type=JSON)
+
+
+async def chat_completions(request: Request) -> None:
+    await handle(request, CHAT_DOOR)
+
+
+async def responses(request: Request) -> None:
+    await handle(request, RESPONSES_DOOR)
 
 
 async def health(request: Request) -> HTTPResponse:
@@ -162,6 +197,8 @@ def mount(app: Sanic[Any, Any], prefix: str) -> None:
     for base in prefixes:
         tag = base.strip("/").replace("/", "_") or "root"
         app.add_route(messages, f"{base}/v1/messages", methods=["POST"], name=f"messages_{tag}")
+        app.add_route(chat_completions, f"{base}/v1/chat/completions", methods=["POST"], name=f"chat_{tag}")
+        app.add_route(responses, f"{base}/v1/responses", methods=["POST"], name=f"responses_{tag}")
         app.add_route(count_tokens, f"{base}/v1/messages/count_tokens", methods=["POST"], name=f"count_{tag}")
         app.add_route(models, f"{base}/v1/models", methods=["GET"], name=f"models_{tag}")
         app.add_route(model, f"{base}/v1/models/<model_id:str>", methods=["GET"], name=f"model_{tag}")

@@ -19,13 +19,15 @@ from sanic.response import HTTPResponse
 from cc_proxy.engine.decide import Decision, decide
 from cc_proxy.engine.errors import ERROR_TYPE_BY_STATUS, ProxyError
 from cc_proxy.engine.snapshot import Snapshot
-from cc_proxy.server.errors import JSON, error_response, new_request_id
+from cc_proxy.server.errors import JSON, new_request_id
+from cc_proxy.server.errors import error_response as anthropic_error_response
 from cc_proxy.server.exchange import Committed, Exchange, run
+from cc_proxy.server.inbound import ANTHROPIC_DOOR, FrontDoor, RenderedStream
 from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.observe.record import RequestRecord, client_family, clip, describe, log_fields
 from cc_proxy.server.observe.usage_tap import message_usage, stream_usage
 from cc_proxy.server.relay import StreamOutcome, relay
-from cc_proxy.server.request_body import check_messages_request, parse_json_object
+from cc_proxy.server.request_body import parse_json_object
 from cc_proxy.server.state import ServerState, authorize, get_state, route_headers
 
 log = logging.getLogger("cc_proxy")
@@ -61,6 +63,11 @@ def admit(request: Request, snapshot: Snapshot, state: ServerState) -> None:
 
 
 async def messages(request: Request) -> None:
+    await handle(request, ANTHROPIC_DOOR)
+
+
+async def handle(request: Request, door: FrontDoor) -> None:
+    """One client request through `door` (server/inbound.py): open, decide, exchange, answer or relay."""
     state = get_state(request)
     snapshot = state.holder.current  # once: this request lives on this snapshot
     request_id = new_request_id()
@@ -68,19 +75,30 @@ async def messages(request: Request) -> None:
     decision: Decision | None = None
     state.budget.in_flight += 1
     fields: dict[str, Any] = {"request_id": request_id, "path": request.path, "config": snapshot.version}
-    record = RequestRecord(request_id, "messages", time.time())
+    record = RequestRecord(request_id, door.endpoint, time.time())
     exchange: Exchange | None = None
+    if door is not ANTHROPIC_DOOR:
+        fields["inbound"] = door.name
     try:
         admit(request, snapshot, state)
-        body = parse_json_object(request.body)
-        check_messages_request(body)
-        stream = body.get("stream") is True
+        inbound = door.open(parse_json_object(request.body), request.body, int(time.time()))
+        body = inbound.request
+        stream = inbound.stream
         fields.update(model=body["model"], stream=stream)
+        if inbound.dropped:
+            fields["dropped"] = ",".join(inbound.dropped)[:500]
         record.stream = stream
         headers = client_headers(request)
         decision = decide(snapshot, body, headers, state.estimator)
         exchange = Exchange(
-            snapshot, state.http(), headers, stream, state.budget, state.breaker, body_size=len(request.body)
+            snapshot,
+            state.http(),
+            headers,
+            stream,
+            state.budget,
+            state.breaker,
+            body_size=len(request.body),
+            wires=inbound.wires,
         )
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
@@ -91,37 +109,47 @@ async def messages(request: Request) -> None:
             out_headers.update(result.headers)
             fields["status"] = result.status
             record.error_type = error_type_of(result.body)
-            await answer(request, HTTPResponse(result.body, result.status, out_headers, content_type=JSON))
+            error = door.error_body(result.body)
+            await answer(request, HTTPResponse(error, result.status, out_headers, content_type=JSON))
             return None
         record.first_event_s = time.perf_counter() - started
         out_headers.update(result.headers)
+        # Usage is read from the Anthropic form; an answer already in the client's format has none.
+        target_format = result.decision.target.provider.format
+        native = target_format == inbound.native_format
         if result.adapter is None:
             await result.response.aclose()
             fields["status"] = 200
-            await answer(request, HTTPResponse(result.held, 200, out_headers, content_type=JSON))
-            record.usage = message_usage(result.held)
+            held = inbound.answer(result.held, target_format)
+            await answer(request, HTTPResponse(held, 200, out_headers, content_type=JSON))
+            record.usage = None if native else message_usage(result.held)
             return None
         out_headers.update(SSE_HEADERS)
         outcome = StreamOutcome()
+        anthropic_held = result.held
+        result.adapter, result.held, framing = inbound.stream_out(result.adapter, result.held, target_format)
         try:
             sink = await request.respond(status=200, headers=out_headers, content_type="text/event-stream")
             fields["status"] = 200
             # Sanic types the transport as a BaseTransport; it is the connection's full (uvloop) transport.
             transport = cast(asyncio.Transport, request.transport)
             # also ends the response, or cuts the connection when the upstream broke mid-way
-            await relay(sink, result, snapshot.server, transport.abort, outcome, cut=transport.close)
+            await relay(sink, result, snapshot.server, transport.abort, outcome, framing, cut=transport.close)
         finally:
             await result.response.aclose()  # already closed by relay unless respond() failed
             if outcome.error:  # also when cancelled: a client that stopped reading is logged as such
                 fields["stream_error"] = outcome.error
                 record.error_type = STREAM_ERROR
-            record.usage = stream_usage(result.held, outcome.delta_chunk)
+            if isinstance(result.adapter, RenderedStream):
+                record.usage = stream_usage(anthropic_held, result.adapter.delta_chunk)
+            elif not native:
+                record.usage = stream_usage(result.held, outcome.delta_chunk)
         return None
     except ProxyError as err:
         fields["status"] = err.status
         record.error_type = err.error_type
         _describe(fields, decision)
-        await answer(request, error_response(err, route_headers(snapshot, decision, request_id)))
+        await answer(request, error_response(err, route_headers(snapshot, decision, request_id), door))
         return None
     except Exception as exc:  # a bug: answer 500 with the request id; the log says where, never values
         fields["status"] = 500
@@ -132,7 +160,7 @@ async def messages(request: Request) -> None:
         if request.responded:  # a stream already under way: Sanic ends the connection
             raise
         internal = ProxyError(500, f"internal proxy error (request {request_id})")
-        await answer(request, error_response(internal, route_headers(snapshot, decision, request_id)))
+        await answer(request, error_response(internal, route_headers(snapshot, decision, request_id), door))
         return None
     except BaseException:  # cancelled: the client went away (or the server is stopping)
         fields["status"] = 499
@@ -180,6 +208,10 @@ def _finish(
     record.client = client_family(headers.get("user-agent"))
     log_fields(record, fields)
     state.recorder.finish(record)
+
+
+def error_response(err: ProxyError, headers: dict[str, str], door: FrontDoor) -> HTTPResponse:
+    return anthropic_error_response(err, headers, None if door is ANTHROPIC_DOOR else door.error_body)
 
 
 async def answer(request: Request, response: HTTPResponse) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 import httpx
 from sanic.response import HTTPResponse
@@ -53,12 +54,31 @@ def in_band_error(error_type: str, message: str) -> bytes:
     return encode(in_band_error_event(error_type, message))
 
 
+class StreamFraming(Protocol):
+    """What the relay adds to a stream itself, in the client's format (server/inbound.py for OpenAI's)."""
+
+    @property
+    def ping(self) -> bytes: ...
+    def error(self, error_type: str, message: str) -> bytes: ...
+
+
+class AnthropicFraming:
+    ping = PING
+
+    def error(self, error_type: str, message: str) -> bytes:
+        return in_band_error(error_type, message)
+
+
+ANTHROPIC_FRAMING = AnthropicFraming()
+
+
 async def relay(
     sink: HTTPResponse,
     committed: Committed,
     settings: ServerSettings,
     abort: Callable[[], None],
     outcome: StreamOutcome | None = None,
+    framing: StreamFraming = ANTHROPIC_FRAMING,
     *,
     cut: Callable[[], None] | None = None,
 ) -> StreamOutcome:
@@ -70,7 +90,8 @@ async def relay(
     chunks = committed.chunks
     assert adapter is not None and chunks is not None
     outcome = outcome if outcome is not None else StreamOutcome()
-    pump = _Pump(sink, adapter, settings, outcome, abort, committed.scrub)
+    pump = _Pump(sink, adapter, settings, outcome, abort, committed.scrub, framing.ping)
+    error_event = framing.error
     broken = False
     try:
         try:
@@ -87,16 +108,16 @@ async def relay(
                 outcome.error = "stream ended with an error event"
         except TimeoutError:
             outcome.error = f"upstream stream silent for {settings.idle_timeout:g} s"
-            await pump.send(in_band_error("timeout_error", outcome.error))
+            await pump.send(error_event("timeout_error", outcome.error))
         except httpx.TransportError as exc:
             outcome.error = f"upstream connection lost mid-stream: {type(exc).__name__}: client connection cut"
             broken = True
         except StreamBroken as exc:  # the whole events before the bad one still go out, then the error
             outcome.error = str(exc)
-            await pump.send(exc.good + in_band_error("api_error", outcome.error))
+            await pump.send(exc.good + error_event("api_error", outcome.error))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # unreadable event, or over the size cap
             outcome.error = f"upstream stream unreadable: {type(exc).__name__}"
-            await pump.send(in_band_error("api_error", outcome.error))
+            await pump.send(error_event("api_error", outcome.error))
         finally:
             await committed.response.aclose()
         if broken:  # no terminating chunk: the client sees the connection end mid-body (U12)
@@ -119,6 +140,7 @@ class _Pump:
         "_loop",
         "_outcome",
         "_ping",
+        "_ping_bytes",
         "_ping_every",
         "_pinged_at",
         "_scrub",
@@ -136,9 +158,11 @@ class _Pump:
         outcome: StreamOutcome,
         abort: Callable[[], None],
         scrub: Callable[[bytes], bytes],
+        ping: bytes = PING,
     ) -> None:
         self._sink = sink
         self._scrub = scrub
+        self._ping_bytes = ping
         self._adapter = adapter
         self._outcome = outcome
         self._abort = abort
@@ -235,7 +259,7 @@ class _Pump:
         self._timer = self._loop.call_later(max(delay, _MIN_TICK), self._tick)
 
     async def _send_ping(self) -> None:
-        await self._sink.send(PING)
+        await self._sink.send(self._ping_bytes)
         self._sending_since = None
 
     def _stalled(self) -> None:

@@ -1,7 +1,9 @@
 """`cc-proxy explain REQUEST.json`: dry-run the rule engine on a request, exactly as `serve` decides.
 
-REQUEST.json is a Messages API body, or a captured exchange (`{"headers": {...}, "body": {...}}`, or a
-list of them: the last `/v1/messages` one is used) whose headers count too. Prints the features, every
+REQUEST.json is a Messages API body, an OpenAI Chat Completions or Responses body (normalised first,
+as `serve` does: `--format`, else told apart by their fields), or a captured exchange (`{"headers":
+{...}, "body": {...}, "path"?}`, or a list of them: the last one to an API endpoint is used) whose headers
+count too. Prints the features, every
 rule tried and why it did or did not match, the route and target, and the rewritten request as a
 unified diff. No network: nothing is sent anywhere.
 """
@@ -23,6 +25,14 @@ EXIT_OK = 0
 EXIT_NO_ROUTE = 1  # config problems, or the proxy would answer 404
 EXIT_BAD_INPUT = 2
 MAX_DIFF_LINE = 200
+FORMATS = ("auto", "anthropic", "openai-chat", "openai-responses")
+FORMAT_BY_PATH = {
+    "/v1/messages": "anthropic",
+    "/v1/chat/completions": "openai-chat",
+    "/v1/responses": "openai-responses",
+}
+# Fields only a Chat Completions request has (never an Anthropic one's).
+CHAT_ONLY_FIELDS = ("max_completion_tokens", "response_format", "stream_options", "reasoning_effort", "n", "stop")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K:V",
         help="a request header (repeatable; overrides the capture's)",
     )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="auto",
+        help="the request's API (default: the captured path, else told apart by its fields)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
@@ -54,10 +70,10 @@ def parse_request(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
         exchanges = [
             item
             for item in data
-            if isinstance(item, dict) and "body" in item and "/v1/messages" in str(item.get("path", "/v1/messages"))
+            if isinstance(item, dict) and "body" in item and _endpoint(item.get("path", "/v1/messages")) is not None
         ]
         if not exchanges:
-            raise InputError("the list holds no captured /v1/messages exchange with a `body`")
+            raise InputError("the list holds no captured API exchange (/v1/messages...) with a `body`")
         data = exchanges[-1]
     if not isinstance(data, dict):
         raise InputError("expected a JSON object: a Messages API body or an exchange with `body`")
@@ -79,6 +95,33 @@ def parse_request(data: Any) -> tuple[dict[str, Any], dict[str, str]]:
     if not isinstance(data.get("model"), str):
         raise InputError("the request body has no string `model`")
     return data, headers
+
+
+def _endpoint(path: Any) -> str | None:
+    for endpoint, fmt in FORMAT_BY_PATH.items():
+        if str(path).rstrip("/").endswith(endpoint):
+            return fmt
+    return None
+
+
+def request_format(data: Any, body: Mapping[str, Any], chosen: str = "auto") -> str:
+    """Which API `body` speaks: `chosen`, else the captured exchange's path, else its fields."""
+    if chosen != "auto":
+        return chosen
+    if isinstance(data, list):
+        data = [item for item in data if isinstance(item, dict) and "body" in item][-1:] or [{}]
+        data = data[0]
+    if isinstance(data, dict) and "body" in data and "path" in data:
+        found = _endpoint(data["path"])
+        if found is not None:
+            return found
+    if "input" in body and "messages" not in body:
+        return "openai-responses"
+    messages = body.get("messages")
+    roles = {m.get("role") for m in messages if isinstance(m, dict)} if isinstance(messages, list) else set()
+    if roles & {"developer", "tool", "function"} or any(f in body for f in CHAT_ONLY_FIELDS):
+        return "openai-chat"
+    return "anthropic"  # Anthropic requests may hold `system` messages too (Claude Code's mid-conversation ones)
 
 
 def parse_header_args(items: list[str]) -> dict[str, str]:
@@ -128,8 +171,10 @@ def build_report(
     body: Mapping[str, Any],
     headers: Mapping[str, str],
     estimator: TokenEstimator,
+    inbound: str = "anthropic",
 ) -> dict[str, Any]:
-    """Everything `explain` shows, as plain JSON. Raises nothing for a 404: it is part of the report."""
+    """Everything `explain` shows, as plain JSON. Raises nothing for a 404 or a request the front door
+    refuses: it is part of the report. `inbound`: the request's API (FORMATS)."""
     from cc_proxy.engine.decide import NoRouteError, decide
     from cc_proxy.engine.emulate import prepare
     from cc_proxy.engine.errors import ProxyError
@@ -142,6 +187,21 @@ def build_report(
         "rule_files": list(snapshot.rule_files),
         "headers": sorted(k for k in headers if k.lower() not in SECRET_HEADERS),
     }
+    if inbound != "anthropic":
+        from cc_proxy.engine.inbound.chat_request import normalise_chat
+        from cc_proxy.engine.inbound.responses_request import normalise_responses
+
+        normalise = normalise_chat if inbound == "openai-chat" else normalise_responses
+        try:
+            normalised = normalise(dict(body))
+        except ProxyError as err:
+            report["inbound"] = {"format": inbound, "dropped": []}
+            report["features"] = None
+            report["trace"] = []
+            report["error"] = {"status": err.status, "type": err.error_type, "message": err.message}
+            return report
+        report["inbound"] = {"format": inbound, "dropped": list(normalised.dropped)}
+        body = normalised.request
     try:
         decision = decide(snapshot, body, headers, estimator, explain=True)
     except ProxyError as err:
@@ -190,7 +250,17 @@ def render_text(report: Mapping[str, Any]) -> str:
         out.append(f"rules     {rule_file}")
     if report["headers"]:
         out.append(f"headers   {', '.join(report['headers'])}")
+    inbound = report.get("inbound")
+    if inbound is not None:
+        out.append(f"inbound   {inbound['format']}: normalised to the engine's Anthropic form, then decided")
+        if inbound["dropped"]:
+            out.append(f"dropped   {', '.join(inbound['dropped'])} (no Anthropic equivalent)")
     f = report["features"]
+    if f is None:  # the front door refused the request before any rule ran
+        err = report["error"]
+        out.append("")
+        out.append(f"refused: the proxy answers {err['status']} {err['type']}: {err['message']}")
+        return "\n".join(out) + "\n"
     out.append("")
     out.append("features")
     out.append(f"  tokens        {f['tokens']}")
@@ -247,6 +317,7 @@ def run(args: argparse.Namespace) -> int:
             data = orjson.loads(fh.read())
         body, headers = parse_request(data)
         headers.update(parse_header_args(args.header))
+        inbound = request_format(data, body, args.format)
     except OSError as exc:
         print(f"cc-proxy explain: cannot read {args.request}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -267,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in snapshot.warnings:
         print(warning.render(), file=sys.stderr)
-    report = build_report(snapshot, body, headers, build_estimator())
+    report = build_report(snapshot, body, headers, build_estimator(), inbound)
     if args.json:
         sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

@@ -1,0 +1,85 @@
+"""An OpenAI-format client to an OpenAI-format target: the client's own request, the rewrite applied.
+
+The rules decided on the normalised (Anthropic) form; what they changed is carried back onto the
+client's body field by field, so nothing is translated twice and the bytes stay the client's where
+nothing changed. A change with no field-for-field counterpart (messages, tools, thinking...) returns
+None: the caller then translates the rewritten request as for any Anthropic client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from cc_proxy.engine.snapshot import ResolvedModel
+from cc_proxy.engine.wire.openai_request import PASSTHROUGH_FIELDS
+
+_ABSENT = object()
+_PASSTHROUGH = frozenset(PASSTHROUGH_FIELDS)
+
+
+def native_body(
+    raw: bytes,
+    client: Mapping[str, Any],
+    normalised: Mapping[str, Any],
+    rewritten: Mapping[str, Any],
+    target: ResolvedModel,
+    *,
+    max_tokens_fields: tuple[str, ...],
+    stop_field: str | None,
+) -> bytes | None:
+    """The body for the target, or None when the rewrite reached what only a translation can carry.
+    `max_tokens_fields`: the client's names for the output limit, in preference order; `stop_field`: its
+    name for stop sequences (None: the format has none)."""
+    changes: dict[str, Any] = {}
+    for key in normalised.keys() | rewritten.keys():
+        before, after = normalised.get(key, _ABSENT), rewritten.get(key, _ABSENT)
+        if before is after or before == after or key in target.extra_body:  # extra_body: merged below
+            continue
+        if key == "model":
+            changes["model"] = after
+        elif key == "max_tokens":
+            field = next((f for f in max_tokens_fields if f in client), max_tokens_fields[0])
+            changes[field] = after
+        elif key in ("temperature", "top_p"):
+            changes[key] = after
+        elif key == "stop_sequences" and stop_field is not None:
+            changes[stop_field] = after
+        elif key in _PASSTHROUGH:  # OpenAI-dialect fields a rule or a model's params set
+            changes[key] = after
+        else:
+            return None
+    limit = target.max_tokens
+    for field in max_tokens_fields:
+        value = changes.get(field, client.get(field))
+        if limit is not None and isinstance(value, int) and value > limit:
+            changes[field] = limit
+    profile = target.provider.profile
+    drop = [f for f in profile.reject_fields if f in client or f in changes]
+    if not changes and not drop and not target.extra_body:
+        return raw  # the client's bytes
+    body = dict(client)
+    for key, value in changes.items():
+        if value is _ABSENT:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    for field in drop:
+        body.pop(field, None)
+    if target.extra_body:
+        _merge(body, target.extra_body)
+    return orjson.dumps(body)
+
+
+def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """`extra_body` wins; objects merge key by key, a null removes the key (as engine.wire.openai_request)."""
+    for key, value in extra.items():
+        if value is None:
+            into.pop(key, None)
+        elif isinstance(value, Mapping):
+            inner = into.get(key)
+            into[key] = dict(inner) if isinstance(inner, dict) else {}
+            _merge(into[key], value)
+        else:
+            into[key] = value
