@@ -187,51 +187,57 @@ class _Conversation:
         self.legacy_ids: list[str] = []  # ids minted for legacy `function_call`s, answered in order
 
     def build(self, messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        # Hot for long conversations: the `param` paths of errors are only built when one is raised.
+        turns = self.turns
         for i, message in enumerate(messages):
-            where = f"messages[{i}]"
             if not isinstance(message, dict):
-                raise invalid(f"expected an object, got {kind(message)}", where)
+                raise invalid(f"expected an object, got {kind(message)}", f"messages[{i}]")
             role = message.get("role")
-            if role in ("system", "developer"):
-                self.system.extend(_text_blocks(message.get("content"), f"{where}.content"))
-            elif role == "user":
-                self._append("user", self._user_content(message.get("content"), f"{where}.content"))
+            if role == "user":
+                content = message.get("content")
+                if isinstance(content, str):
+                    blocks = [{"type": "text", "text": content}] if content else []
+                else:
+                    blocks = self._user_content(content, i)
             elif role == "assistant":
-                self._append("assistant", self._assistant(message, where))
+                blocks = self._assistant(message, i)
             elif role in ("tool", "function"):
-                self._append("user", [self._tool_result(message, where)], tool=True)
+                role = "user"
+                blocks = [self._tool_result(message, i)]
+            elif role in ("system", "developer"):
+                self.system.extend(_text_blocks(message.get("content"), i))
+                continue
             else:
                 raise invalid(
-                    f"expected system, developer, user, assistant or tool, got {role!r}"[:200], f"{where}.role"
+                    f"expected system, developer, user, assistant or tool, got {role!r}"[:200], f"messages[{i}].role"
                 )
-        return self.system, self.turns
+            if not blocks:
+                continue
+            # Consecutive turns of one role merge (as the Anthropic API merges them), so tool results and
+            # the user text after them make one user turn.
+            if turns and turns[-1]["role"] == role:
+                turns[-1]["content"].extend(blocks)
+            else:
+                turns.append({"role": role, "content": blocks})
+        return self.system, turns
 
-    def _append(self, role: str, blocks: list[dict[str, Any]], *, tool: bool = False) -> None:
-        """Consecutive turns of one role merge (the Anthropic API does the same with consecutive turns)."""
-        if not blocks:
-            return
-        last = self.turns[-1] if self.turns else None
-        if last is not None and last["role"] == role:
-            last["content"].extend(blocks)
-        else:
-            self.turns.append({"role": role, "content": blocks})
-
-    def _user_content(self, content: Any, where: str) -> list[dict[str, Any]]:
-        if isinstance(content, str):
-            return [{"type": "text", "text": content}] if content else []
+    def _user_content(self, content: Any, i: int) -> list[dict[str, Any]]:
         if not isinstance(content, list):
-            raise invalid(f"expected a string or an array of content parts, got {kind(content)}", where)
+            raise invalid(
+                f"expected a string or an array of content parts, got {kind(content)}", f"messages[{i}].content"
+            )
         blocks: list[dict[str, Any]] = []
         for j, part in enumerate(content):
-            at = f"{where}[{j}]"
             part_type = dict_of(part).get("type")
             if part_type == "text":
                 text = part.get("text")
                 if not isinstance(text, str):
-                    raise invalid(f"expected a string, got {kind(text)}", f"{at}.text")
+                    raise invalid(f"expected a string, got {kind(text)}", f"messages[{i}].content[{j}].text")
                 if text:
                     blocks.append({"type": "text", "text": text})
-            elif part_type == "image_url":
+                continue
+            at = f"messages[{i}].content[{j}]"
+            if part_type == "image_url":
                 blocks.append(image_block(dict_of(part.get("image_url")).get("url"), f"{at}.image_url.url"))
             elif part_type == "file":
                 block = file_block(dict_of(part.get("file")), f"{at}.file")
@@ -245,57 +251,62 @@ class _Conversation:
                 self.dropped.append(f"{at} ({part_type})")
         return blocks
 
-    def _assistant(self, message: dict[str, Any], where: str) -> list[dict[str, Any]]:
-        blocks = [b for b in _text_blocks(message.get("content"), f"{where}.content", refusal=True) if b["text"]]
+    def _assistant(self, message: dict[str, Any], i: int) -> list[dict[str, Any]]:
+        content = message.get("content")
+        if isinstance(content, str):
+            blocks = [{"type": "text", "text": content}] if content else []
+        else:
+            blocks = _text_blocks(content, i, refusal=True)
         calls = message.get("tool_calls")
-        legacy = message.get("function_call")
-        if calls is None and isinstance(legacy, dict):
+        if calls is None:
+            legacy = message.get("function_call")
+            if not isinstance(legacy, dict):
+                return blocks
             call_id = f"call_legacy_{len(self.legacy_ids)}"
             self.legacy_ids.append(call_id)
             calls = [{"id": call_id, "type": "function", "function": legacy}]
-        if calls is None:
-            return blocks
         if not isinstance(calls, list):
-            raise invalid(f"expected an array, got {kind(calls)}", f"{where}.tool_calls")
+            raise invalid(f"expected an array, got {kind(calls)}", f"messages[{i}].tool_calls")
         for k, call in enumerate(calls):
-            function = dict_of(dict_of(call).get("function"))
-            given, name = dict_of(call).get("id"), function.get("name")
+            function = call.get("function") if isinstance(call, dict) else None
+            given = call.get("id") if isinstance(call, dict) else None
+            name = function.get("name") if isinstance(function, dict) else None
             if not isinstance(given, str) or not isinstance(name, str):
-                raise invalid("expected an id and a function name", f"{where}.tool_calls[{k}]")
-            blocks.append(
-                {"type": "tool_use", "id": given, "name": name, "input": parse_arguments(function.get("arguments"))}
-            )
+                raise invalid("expected an id and a function name", f"messages[{i}].tool_calls[{k}]")
+            assert isinstance(function, dict)
+            arguments = parse_arguments(function.get("arguments"))
+            blocks.append({"type": "tool_use", "id": given, "name": name, "input": arguments})
         return blocks
 
-    def _tool_result(self, message: dict[str, Any], where: str) -> dict[str, Any]:
+    def _tool_result(self, message: dict[str, Any], i: int) -> dict[str, Any]:
         if message.get("role") == "function":  # legacy: answers the oldest unanswered function_call
             call_id: Any = self.legacy_ids.pop(0) if self.legacy_ids else f"call_legacy_{message.get('name')}"
         else:
             call_id = message.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
-            raise invalid(f"expected a string, got {kind(call_id)}", f"{where}.tool_call_id")
+            raise invalid(f"expected a string, got {kind(call_id)}", f"messages[{i}].tool_call_id")
         content = message.get("content")
         if isinstance(content, str):
             return {"type": "tool_result", "tool_use_id": call_id, "content": content}
-        parts = [b for b in _text_blocks(content, f"{where}.content") if b["text"]]
-        return {"type": "tool_result", "tool_use_id": call_id, "content": parts}
+        return {"type": "tool_result", "tool_use_id": call_id, "content": _text_blocks(content, i)}
 
 
-def _text_blocks(content: Any, where: str, *, refusal: bool = False) -> list[dict[str, Any]]:
-    """String or text parts (and, for the assistant, refusal parts) as Anthropic text blocks."""
+def _text_blocks(content: Any, i: int, *, refusal: bool = False) -> list[dict[str, Any]]:
+    """String or text parts (and, for the assistant, refusal parts) as Anthropic text blocks; empty
+    texts are left out (Anthropic refuses empty text blocks)."""
     if content is None:
         return []
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if not isinstance(content, list):
-        raise invalid(f"expected a string or an array of text parts, got {kind(content)}", where)
+        raise invalid(f"expected a string or an array of text parts, got {kind(content)}", f"messages[{i}].content")
     blocks: list[dict[str, Any]] = []
     for j, part in enumerate(content):
         part = dict_of(part)
         key = "refusal" if refusal and part.get("type") == "refusal" else "text"
         text = part.get(key)
         if part.get("type") not in ("text", "refusal") or not isinstance(text, str):
-            raise invalid("expected a text part {type: text, text}", f"{where}[{j}]")
+            raise invalid("expected a text part {type: text, text}", f"messages[{i}].content[{j}]")
         if text:
             blocks.append({"type": "text", "text": text})
     return blocks

@@ -59,6 +59,10 @@ def native_body(
     drop = [f for f in profile.reject_fields if f in client or f in changes]
     if not changes and not drop and not target.extra_body:
         return raw  # the client's bytes
+    if list(changes) == ["model"] and not drop and not target.extra_body:
+        spliced = _splice_model(raw, client.get("model"), changes["model"])
+        if spliced is not None:
+            return spliced
     body = dict(client)
     for key, value in changes.items():
         if value is _ABSENT:
@@ -70,6 +74,20 @@ def native_body(
     if target.extra_body:
         _merge(body, target.extra_body)
     return orjson.dumps(body)
+
+
+def _splice_model(raw: bytes, before: Any, after: Any) -> bytes | None:
+    """The client's bytes with only the model name replaced (the common case: an alias for the upstream
+    name), without serialising the whole body again. Found as the key-value pair itself: inside a JSON
+    string its quotes would be escaped, so an occurrence is a real `model` key; only a single one (the
+    top-level key, which is there) is replaced, else None and the caller serialises."""
+    if not isinstance(before, str) or not isinstance(after, str):
+        return None
+    pair = b'"model":' + orjson.dumps(before)
+    at = raw.find(pair)
+    if at < 0 or raw.find(pair, at + 1) >= 0:
+        return None
+    return raw[:at] + b'"model":' + orjson.dumps(after) + raw[at + len(pair) :]
 
 
 def _merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:

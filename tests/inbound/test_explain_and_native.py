@@ -102,3 +102,14 @@ def test_a_rewrite_of_the_conversation_needs_the_translation() -> None:
         native_body(raw, client, normalised, rewritten, decision.target, max_tokens_fields=FIELDS, stop_field="stop")
         is None
     )
+
+
+def test_only_the_model_changed_is_a_splice_of_the_clients_bytes() -> None:
+    client = {"messages": [{"role": "user", "content": 'say "model":"sonnet" back'}], "model": "sonnet", "seed": 1}
+    raw = b'{"messages":[{"role":"user","content":"say \\"model\\":\\"sonnet\\" back"}], "model":"sonnet","seed":1}'
+    assert orjson.loads(raw) == client
+    normalised = normalise_chat(client).request
+    decision = decide(load_snapshot(SNAPSHOT), {**normalised, "model": "deepseek,deepseek-chat"}, {}, estimator())
+    rewritten = {**normalised, "model": "deepseek-chat"}
+    body = native_body(raw, client, normalised, rewritten, decision.target, max_tokens_fields=FIELDS, stop_field="stop")
+    assert body == raw.replace(b'"model":"sonnet",', b'"model":"deepseek-chat",')  # the text's copy untouched
