@@ -253,6 +253,7 @@ class _Conversation:
 
     def _assistant(self, message: dict[str, Any], i: int) -> list[dict[str, Any]]:
         content = message.get("content")
+        blocks: list[dict[str, Any]]
         if isinstance(content, str):
             blocks = [{"type": "text", "text": content}] if content else []
         else:
