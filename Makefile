@@ -8,15 +8,18 @@ CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE_DIR := .cache/claude-code
 CODEX_VERSION := 0.171.0
 CODEX_DIR := .cache/codex
+AIDER_VERSION := 0.86.2
+AIDER_DIR := .cache/aider
 
-.PHONY: serve test lint install install-test claude-code codex bench
+.PHONY: serve test lint install install-test claude-code codex aider bench
 
 serve: install
 	$(BIN)/cc-proxy serve $(ARGS)
 
-test: install-test claude-code codex lint
+test: install-test claude-code codex aider lint
 	CC_PROXY_CLAUDE_BIN=$(CURDIR)/$(CLAUDE_DIR)/node_modules/.bin/claude \
-		CC_PROXY_CODEX_BIN=$(CURDIR)/$(CODEX_DIR)/node_modules/.bin/codex $(BIN)/python -m pytest $(PYTEST_ARGS)
+		CC_PROXY_CODEX_BIN=$(CURDIR)/$(CODEX_DIR)/node_modules/.bin/codex \
+		CC_PROXY_AIDER_BIN=$(CURDIR)/$(AIDER_DIR)/bin/aider $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -62,4 +65,13 @@ $(CODEX_DIR)/.installed-$(CODEX_VERSION):
 	mkdir -p $(CODEX_DIR)
 	npm install --prefix $(CODEX_DIR) --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
 	$(CODEX_DIR)/node_modules/.bin/codex --version
+	touch $@
+
+aider: $(AIDER_DIR)/.installed-$(AIDER_VERSION)
+
+# aider (an OpenAI-speaking CLI from PyPI, for the e2e test) pins its whole dependency tree, openai and
+# httpx included: it gets a virtualenv of its own rather than the test extra.
+$(AIDER_DIR)/.installed-$(AIDER_VERSION):
+	$(PYTHON) -m venv $(AIDER_DIR)
+	$(AIDER_DIR)/bin/pip install --quiet aider-chat==$(AIDER_VERSION)
 	touch $@

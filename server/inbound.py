@@ -7,6 +7,7 @@ errors. The Anthropic door is the identity; the OpenAI ones live in engine/inbou
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from cc_proxy.engine.inbound.chat_request import normalise_chat
 from cc_proxy.engine.inbound.chat_stream import PING as OPENAI_PING
 from cc_proxy.engine.inbound.chat_stream import ChatStreamRenderer
 from cc_proxy.engine.inbound.native import native_body
-from cc_proxy.engine.inbound.native_stream import NativeChatStream
+from cc_proxy.engine.inbound.native_stream import CHAT_MARKS, RESPONSES_MARKS, NativeStream
 from cc_proxy.engine.inbound.responses_answer import response
 from cc_proxy.engine.inbound.responses_request import normalise_responses
 from cc_proxy.engine.inbound.responses_stream import ResponsesStreamRenderer
@@ -98,7 +99,7 @@ class ChatDoor:
 
     def open(self, body: dict[str, Any], raw: bytes, created: int) -> Inbound:
         normalised = normalise_chat(body)
-        native = NativeChatWire(raw, body, normalised.request)
+        native = NativeWire(raw, body, normalised.request, CHAT_NATIVE)
 
         def wires(fmt: str) -> WireAdapter:
             return native if fmt == "openai" else wire_for(fmt)
@@ -123,8 +124,8 @@ class ChatDoor:
 
 
 class ResponsesDoor:
-    """POST /v1/responses (Codex CLI). Every target gets the engine's form: no upstream here speaks the
-    Responses API natively yet, so Chat Completions targets get the translation as Anthropic clients do."""
+    """POST /v1/responses (Codex CLI). An `openai-responses` target gets the client's own request (the
+    rewrite applied); any other gets the engine's form, translated as for Anthropic clients."""
 
     name = "openai-responses"
     endpoint = "responses"
@@ -132,6 +133,10 @@ class ResponsesDoor:
     def open(self, body: dict[str, Any], raw: bytes, created: int) -> Inbound:
         normalised = normalise_responses(body)
         tools = normalised.tools
+        native = NativeWire(raw, body, normalised.request, RESPONSES_NATIVE)
+
+        def wires(fmt: str) -> WireAdapter:
+            return native if fmt == RESPONSES_NATIVE.format else wire_for(fmt)
 
         def render(answer: bytes) -> bytes:
             return orjson.dumps(response(orjson.loads(answer), created, tools))
@@ -139,6 +144,8 @@ class ResponsesDoor:
         return Inbound(
             normalised.request,
             normalised.stream,
+            wires,
+            native_format=RESPONSES_NATIVE.format,
             render_answer=render,
             renderer=lambda: ResponsesStreamRenderer(created, tools),
             framing=OPENAI_FRAMING,
@@ -199,28 +206,70 @@ class RenderedStream:
         return self._inner.errored
 
 
-class NativeChatWire:
-    """The `openai` wire for a Chat Completions client: its own request goes up (engine.inbound.native),
-    answers and streams come back as they are but for `model`; a rewrite only a translation can carry
-    falls back to the Anthropic-form translation, whose answers are Chat Completions all the same."""
+@dataclass(frozen=True, slots=True)
+class NativeFormat:
+    """What carrying a rewrite back onto a client's own request needs to know about its format."""
 
-    def __init__(self, raw: bytes, client: dict[str, Any], normalised: dict[str, Any]) -> None:
+    format: str  # the provider format that speaks it
+    path: str
+    max_tokens_fields: tuple[str, ...]  # the format's names for the output limit
+    stop_field: str | None
+    translator: str  # the wire module whose PASSTHROUGH_FIELDS a rule or a model's params may set
+    marks: tuple[tuple[bytes, ...], tuple[bytes, ...]]  # a stream's end and error marks
+
+
+CHAT_NATIVE = NativeFormat(
+    "openai",
+    "/chat/completions",
+    ("max_completion_tokens", "max_tokens"),
+    "stop",
+    "cc_proxy.engine.wire.openai_request",
+    CHAT_MARKS,
+)
+RESPONSES_NATIVE = NativeFormat(
+    "openai-responses",
+    "/responses",
+    ("max_output_tokens",),
+    None,
+    "cc_proxy.engine.wire.responses_request",
+    RESPONSES_MARKS,
+)
+
+
+class NativeWire:
+    """The wire for a target of the client's own format: its request goes up (engine.inbound.native),
+    answers and streams come back as they are but for `model`; a rewrite only a translation can carry
+    falls back to the translation of the engine's form, whose answers are in that format all the same."""
+
+    def __init__(self, raw: bytes, client: dict[str, Any], normalised: dict[str, Any], fmt: NativeFormat) -> None:
         self._raw = raw
         self._client = client
         self._normalised = normalised
+        self._fmt = fmt
 
     def build_request(
         self, target: ResolvedModel, request: dict[str, Any], headers: Mapping[str, str]
     ) -> UpstreamRequest:
-        profile_field = target.provider.profile.max_tokens_field
-        fields = (profile_field, *(f for f in ("max_completion_tokens", "max_tokens") if f != profile_field))
+        fmt = self._fmt
+        fields = fmt.max_tokens_fields
+        preferred = target.provider.profile.max_tokens_field
+        if preferred in fields:  # the profile's name first, for a client that sent none
+            fields = (preferred, *(f for f in fields if f != preferred))
         body = native_body(
-            self._raw, self._client, self._normalised, request, target, max_tokens_fields=fields, stop_field="stop"
+            self._raw,
+            self._client,
+            self._normalised,
+            request,
+            target,
+            max_tokens_fields=fields,
+            stop_field=fmt.stop_field,
+            # loaded already: a target of this format is configured (server/wire_registry.py prepares it)
+            passthrough=importlib.import_module(fmt.translator).PASSTHROUGH_FIELDS,
         )
         if body is None:
-            return wire_for("openai").build_request(target, request, headers)
+            return wire_for(fmt.format).build_request(target, request, headers)
         stream = self._client.get("stream") is True
-        return UpstreamRequest("/chat/completions", {"content-type": "application/json"}, body, stream)
+        return UpstreamRequest(fmt.path, {"content-type": "application/json"}, body, stream)
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
         answer = orjson.loads(body)
@@ -232,9 +281,9 @@ class NativeChatWire:
         return orjson.dumps(answer)
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
-        # Answers naming the upstream's model need no edit: its chunks already do.
+        # Answers naming the upstream's model need no edit: its events already do.
         rename = ctx.response_model != ctx.target.upstream_model
-        return NativeChatStream(ctx.response_model if rename else None)
+        return NativeStream(ctx.response_model if rename else None, self._fmt.marks)
 
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
         """An OpenAI error body passes as it is (the client reads its code and param); others by the table."""

@@ -8,15 +8,13 @@ None: the caller then translates the rewritten request as for any Anthropic clie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import orjson
 from cc_proxy.engine.snapshot import ResolvedModel
-from cc_proxy.engine.wire.openai_request import PASSTHROUGH_FIELDS
 
 _ABSENT = object()
-_PASSTHROUGH = frozenset(PASSTHROUGH_FIELDS)
 
 
 def native_body(
@@ -28,10 +26,12 @@ def native_body(
     *,
     max_tokens_fields: tuple[str, ...],
     stop_field: str | None,
+    passthrough: Collection[str] = (),
 ) -> bytes | None:
     """The body for the target, or None when the rewrite reached what only a translation can carry.
     `max_tokens_fields`: the client's names for the output limit, in preference order; `stop_field`: its
-    name for stop sequences (None: the format has none)."""
+    name for stop sequences (None: the format has none); `passthrough`: the format's own fields a rule
+    or a model's `params` may set (the wire's PASSTHROUGH_FIELDS)."""
     changes: dict[str, Any] = {}
     for key in normalised.keys() | rewritten.keys():
         before, after = normalised.get(key, _ABSENT), rewritten.get(key, _ABSENT)
@@ -46,7 +46,7 @@ def native_body(
             changes[key] = after
         elif key == "stop_sequences" and stop_field is not None:
             changes[stop_field] = after
-        elif key in _PASSTHROUGH:  # OpenAI-dialect fields a rule or a model's params set
+        elif key in passthrough:  # the format's own fields, set by a rule or a model's params
             changes[key] = after
         else:
             return None

@@ -1,8 +1,8 @@
-"""An OpenAI-format stream relayed to an OpenAI-format client: bytes pass, whole events only.
+"""An OpenAI-format stream relayed to a client of the same format: bytes pass, whole events only.
 
-Only the `model` of each chunk may change (when answers name the requested model, as the Anthropic
-pass-through does for message_start). Chunks are `data:` lines of compact JSON objects whose only
-`"model":"` key is the chunk's own (a string value holding that text would have its quotes escaped).
+Only `model` may change (when answers name the requested model, as the Anthropic pass-through does
+for message_start): in Chat Completions chunks and in the `response` objects of Responses events, the
+only `"model":"` keys are those (a string value holding that text would have its quotes escaped).
 """
 
 from __future__ import annotations
@@ -15,10 +15,22 @@ _MODEL = re.compile(rb'"model"\s*:\s*"(?:[^"\\]|\\.)*"')
 _SEPARATORS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
-class NativeChatStream:
-    """`feed(bytes) -> bytes` holding a partial event back; `complete` once `data: [DONE]` passed."""
+CHAT_MARKS = ((b"data: [DONE]",), (b'data: {"error"',))
+RESPONSES_MARKS = (
+    (b"event: response.completed", b"event: response.incomplete"),
+    (b"event: error", b"event: response.failed"),
+)
 
-    def __init__(self, response_model: str | None) -> None:
+
+class NativeStream:
+    """`feed(bytes) -> bytes` holding a partial event back; `complete` once an end mark passed,
+    `errored` once an error mark did. `marks`: (end lines, error line prefixes), CHAT_MARKS or
+    RESPONSES_MARKS."""
+
+    def __init__(
+        self, response_model: str | None, marks: tuple[tuple[bytes, ...], tuple[bytes, ...]] = CHAT_MARKS
+    ) -> None:
+        self._ends, self._errors = marks
         self._model = b'"model":' + orjson.dumps(response_model) if response_model is not None else None
         self._tail = b""
         self.complete = False
@@ -31,9 +43,9 @@ class NativeChatStream:
         out = data[:cut]
         if not out:
             return b""
-        if b"[DONE]" in out and _done(out):
+        if any(end in out for end in self._ends) and _ends(out, self._ends):
             self.complete = True
-        elif b'data: {"error"' in out:
+        elif any(error in out for error in self._errors):
             self.errored = True
         if self._model is not None:
             model = self._model
@@ -44,5 +56,6 @@ class NativeChatStream:
         return b""  # a partial event can never complete
 
 
-def _done(data: bytes) -> bool:
-    return any(line.strip() == b"data: [DONE]" for line in data.splitlines())
+def _ends(data: bytes, ends: tuple[bytes, ...]) -> bool:
+    """An end mark as a whole line (not inside some event's data)."""
+    return any(line.strip() in ends for line in data.splitlines())

@@ -18,7 +18,7 @@ import orjson
 from cc_proxy.engine.inbound.chat_request import normalise_chat
 from cc_proxy.engine.inbound.chat_stream import ChatStreamRenderer
 from cc_proxy.engine.inbound.native import native_body
-from cc_proxy.engine.inbound.native_stream import NativeChatStream
+from cc_proxy.engine.inbound.native_stream import NativeStream
 from cc_proxy.engine.inbound.responses_stream import ResponsesStreamRenderer
 from cc_proxy.engine.profiles import BUILTIN_PROFILES
 from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider
@@ -118,7 +118,7 @@ def main() -> None:
 
     def relay(model: str | None) -> Callable[[], object]:
         def run() -> object:
-            stream = NativeChatStream(model)
+            stream = NativeStream(model)
             return [stream.feed(c) for c in openai_chunks]
 
         return run
