@@ -107,6 +107,7 @@ def create_app(
     )
     app.ctx.stop_reload = None
     app.ctx.reload_task = None
+    app.ctx.on_stopping = None  # set by the serve command's interrupt handling (server/interrupt.py)
     mount(app, server.mount_prefix)
 
     @app.before_server_start
@@ -142,6 +143,9 @@ def create_app(
 
     @app.before_server_stop
     async def _stopping(app: Sanic[Any, Any]) -> None:
+        on_stopping: Callable[[], None] | None = app.ctx.on_stopping
+        if on_stopping is not None:
+            on_stopping()
         stop: asyncio.Event | None = app.ctx.stop_reload
         if stop is not None:
             stop.set()  # awatch sees it and returns; wait briefly so the task ends cleanly, not cancelled

@@ -52,6 +52,16 @@ class Breaker:
             state.ejections += 1
             state.failures = 0
 
+    def describe(self, key: str) -> dict[str, object]:
+        """For /health: `closed` (counting failures) or `open` (skipped for `open_for_s` more seconds)."""
+        state = self._states.get(key)
+        if state is None:
+            return {"circuit": "closed", "failures": 0}
+        remaining = self.remaining(key)
+        if remaining > 0:
+            return {"circuit": "open", "failures": state.failures, "open_for_s": round(remaining, 1)}
+        return {"circuit": "closed", "failures": state.failures}
+
     def remaining(self, key: str) -> float:
         state = self._states.get(key)
         return max(0.0, state.until - self._clock()) if state is not None else 0.0

@@ -18,6 +18,7 @@ from cc_proxy.server.auth import client_authorized
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.errors import JSON, error_response, new_request_id
 from cc_proxy.server.handlers_messages import admit, client_headers, handle, messages
+from cc_proxy.server.health import degraded_reasons, health_report
 from cc_proxy.server.inbound import CHAT_DOOR, RESPONSES_DOOR
 from cc_proxy.server.request_body import check_messages_request, parse_json_object
 from cc_proxy.server.scrub import scrubber_for
@@ -162,25 +163,14 @@ async def health(request: Request) -> HTTPResponse:
     """Status for anyone (load balancers probe without a key); the details (config path, rule files,
     version, reload errors) only for a caller on loopback or presenting the proxy's token."""
     state = get_state(request)
-    holder = state.holder
-    snapshot = holder.current
+    snapshot = state.holder.current
     headers = route_headers(snapshot, None, new_request_id())
     token = snapshot.server.auth_token
     if token and not is_loopback(request.ip or "") and not client_authorized(request.headers, token):
         headers["x-cc-proxy-config-version"] = "-"
-        return HTTPResponse(b'{"status":"ok"}', headers=headers, content_type=JSON)
-    error = holder.last_error
-    body: dict[str, Any] = {
-        "status": "ok",
-        "config_version": snapshot.version,
-        "config_file": snapshot.config_file,
-        "rule_files": list(snapshot.rule_files),
-        "reloads": holder.reloads,
-        "reloads_rejected": holder.rejected,
-        "last_reload_error": list(error.problems) if error else None,
-        "uptime_s": round(holder.uptime(), 3),
-        "in_flight": state.budget.in_flight,
-    }
+        status = "degraded" if degraded_reasons(snapshot, state) else "ok"  # the word only, no reasons
+        return HTTPResponse(orjson.dumps({"status": status}), headers=headers, content_type=JSON)
+    body = health_report(state)  # server/health.py: one section per concern
     return HTTPResponse(orjson.dumps(body), headers=headers, content_type=JSON)
 
 

@@ -8,10 +8,12 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +63,14 @@ def _watch_outside_reads(event: str, args: tuple[Any, ...]) -> None:
 
 sys.addaudithook(_watch_outside_reads)
 
+# Servers the tests start publish PID files and background logs in the user's state directory
+# (server/instance.py): a throw-away one for the session, inherited by every child, never the user's own.
+TEST_STATE_HOME = tempfile.mkdtemp(prefix="cc-proxy-test-state-")
+os.environ["XDG_STATE_HOME"] = TEST_STATE_HOME
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(TEST_STATE_HOME, ignore_errors=True)
     if OUTSIDE_READS:
         listed = "\n  ".join(sorted(set(OUTSIDE_READS)))
         sys.stderr.write(f"\ntests read files outside the repository (copy them into tests/):\n  {listed}\n")

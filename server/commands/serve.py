@@ -1,24 +1,37 @@
-"""`cc-proxy serve`: load the config (exit 1 on problems), refuse unsafe binds, run the Sanic server."""
+"""`cc-proxy serve`: load the config (exit 1 on problems, 2 when it cannot be read), refuse unsafe binds,
+claim the port (one instance per port: server/instance.py), run the Sanic server; `--background` runs
+it detached (server/background.py)."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import sys
+from typing import TYPE_CHECKING
 
-EXIT_CONFIG = 1
+from cc_proxy.server.commands.options import (
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_config_option,
+    add_port_option,
+)
+
+if TYPE_CHECKING:
+    from cc_proxy.server.instance import Instance
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="cc-proxy.json (default: $CC_PROXY_CONFIG, ./cc-proxy.json, "
-        "~/.config/cc-proxy/cc-proxy.json, else the built-in Anthropic pass-through)",
-    )
+    add_config_option(parser)
     parser.add_argument("--host", help="listen address (overrides server.host)")
-    parser.add_argument("--port", type=int, help="listen port (overrides server.port; 0 = any free port)")
+    add_port_option(parser, "listen port (overrides server.port; 0 = any free port)")
+    parser.add_argument("--background", action="store_true",
+                        help="run detached; the output goes to a log file in the user's state directory (printed "
+                        "at start); `cc-proxy stop` stops it")
+    # set by --background for the detached child: it moves its output to the log file once it knows its port
+    parser.add_argument("--background-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1: one process)")
     parser.add_argument(
         "--insecure-no-auth",
@@ -55,17 +68,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.background:
+        from cc_proxy.server.background import serve_in_background
+
+        return serve_in_background([a for a in args.argv if a != "--background"])
+    return serve_here(args)
+
+
+def serve_here(args: argparse.Namespace) -> int:
     # Startup allocates ~100k long-lived objects (modules, classes, pydantic validators): collecting them
     # while they are built only costs time. Collection resumes, with them frozen, once the server listens.
     gc.disable()
+    import errno
     import logging
+    import os
     import socket
+    import time
 
-    from cc_proxy.engine.errors import ConfigError
+    from cc_proxy.server.about import package_version
     from cc_proxy.server.app import create_app
-    from cc_proxy.server.config_files import load_from_disk, locate_config
+    from cc_proxy.server.config_files import ConfigLoadError, load_from_disk, locate_config
     from cc_proxy.server.connection_cap import server_protocol
     from cc_proxy.server.holder import SnapshotHolder
+    from cc_proxy.server.instance import Instance, PortLock, config_identity, holder_of
     from cc_proxy.server.logging_setup import log_event, setup_logging
     from cc_proxy.server.settings import ServeSettings, bind_refusal
 
@@ -73,11 +98,11 @@ def run(args: argparse.Namespace) -> int:
     config_path = locate_config(args.config)
     try:
         loaded = load_from_disk(config_path)
-    except ConfigError as err:
+    except ConfigLoadError as err:
         for problem in err.problems:
             print(problem.render(), file=sys.stderr)
         print(f"cc-proxy: not started: {config_path or 'built-in default'} has problems", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_USAGE if err.config_unreadable else EXIT_INVALID
     snapshot = loaded.snapshot
     settings = ServeSettings(
         config_path=config_path,
@@ -98,20 +123,38 @@ def run(args: argparse.Namespace) -> int:
     refusal = bind_refusal(host, snapshot.server.auth_token, settings.allow_insecure_bind)
     if refusal is not None:
         print(f"cc-proxy: {refusal}", file=sys.stderr)
-        return EXIT_CONFIG
+        return EXIT_INVALID
     for warning in snapshot.warnings:
         print(warning.render(), file=sys.stderr)
 
+    lock = PortLock.acquire(port) if port else None  # port 0: claimed once the kernel has picked one
+    if port and lock is None:
+        print(f"cc-proxy: {port_taken(port, holder_of(port))}", file=sys.stderr)
+        return EXIT_INVALID
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
     except OSError as exc:
-        print(f"cc-proxy: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return EXIT_CONFIG
+        if lock is not None:
+            lock.release()
+        hint = " (another program holds it; pick another port with --port)" if exc.errno == errno.EADDRINUSE else ""
+        print(f"cc-proxy: cannot listen on {host}:{port}: {exc.strerror}{hint}", file=sys.stderr)
+        return EXIT_INVALID
     sock.listen(1024)
     bound_port = sock.getsockname()[1]
+    if lock is None:
+        lock = PortLock.acquire(bound_port)
+        if lock is None:  # a cc-proxy on the same port of another address
+            print(f"cc-proxy: {port_taken(bound_port, holder_of(bound_port))}", file=sys.stderr)
+            return EXIT_INVALID
+    claimed: PortLock = lock
+    log_file = None
+    if args.background_child:
+        from cc_proxy.server.background import move_output_to_log
+
+        log_file = move_output_to_log(bound_port)
     log_event(log, logging.DEBUG, "serve_settings", config=config_path or "built-in default", host=host,
               port=bound_port, workers=settings.workers, transport=settings.upstream_transport,
               watch=settings.watch, header_timeout=settings.header_timeout,
@@ -123,9 +166,18 @@ def run(args: argparse.Namespace) -> int:
     local_url = f"http://{local_host}:{bound_port}"
     prefix = "/" + snapshot.server.mount_prefix.strip("/") if snapshot.server.mount_prefix.strip("/") else ""
 
-    def announce(_app: object) -> None:
+    instance = Instance(pid=os.getpid(), port=bound_port, url=f"{local_url}{prefix}",
+                        config_file=config_identity(config_path), version=package_version(),
+                        started_at=time.time(), log_file=log_file)
+
+    def announce(app: object) -> None:
         gc.freeze()  # startup objects are never garbage: later collections need not scan them
         gc.enable()
+        if settings.workers == 1:
+            from cc_proxy.server.interrupt import handle_interrupts
+
+            handle_interrupts(app, claimed.release)
+        claimed.publish(instance)
         print(f"cc-proxy: config {snapshot.config_file or 'built-in default'} (version {snapshot.version})")
         for rule_file in snapshot.rule_files:
             print(f"cc-proxy: rules {rule_file}")
@@ -134,15 +186,29 @@ def run(args: argparse.Namespace) -> int:
 
     holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
     protocol = server_protocol(settings.header_timeout, settings.max_connections_per_ip)
-    if settings.workers > 1:
-        from sanic import Sanic
+    try:
+        if settings.workers > 1:
+            from sanic import Sanic
 
-        app = create_app(settings, holder, load=load_from_disk)
-        Sanic.start_method = "fork"  # workers inherit the loaded app instead of re-importing a module
-        app.prepare(sock=sock, workers=settings.workers, access_log=False, motd=False, protocol=protocol)
-        announce(app)  # once, from the main process: the socket already listens
-        Sanic.serve(primary=app)
-    else:
-        app = create_app(settings, holder, load=load_from_disk, on_ready=announce)
-        app.run(sock=sock, single_process=True, access_log=False, motd=False, protocol=protocol)
-    return 0
+            app = create_app(settings, holder, load=load_from_disk)
+            Sanic.start_method = "fork"  # workers inherit the loaded app instead of re-importing a module
+            app.prepare(sock=sock, workers=settings.workers, access_log=False, motd=False, protocol=protocol)
+            announce(app)  # once, from the main process: the socket already listens
+            Sanic.serve(primary=app)
+        else:
+            app = create_app(settings, holder, load=load_from_disk, on_ready=announce)
+            app.run(sock=sock, single_process=True, access_log=False, motd=False, protocol=protocol)
+    finally:
+        claimed.release()
+    return EXIT_OK
+
+
+def port_taken(port: int, holder: Instance | None) -> str:
+    """Which process holds the port, and the two ways out."""
+    if holder is None:
+        return f"port {port} is taken by another cc-proxy that is still starting; pick another with --port"
+    config = holder.config_file or "the built-in default"
+    return (
+        f"port {port} is taken by cc-proxy pid {holder.pid} ({holder.url}, config {config}): stop it with "
+        f"`cc-proxy stop --port {port}`, or pick another port with --port"
+    )
