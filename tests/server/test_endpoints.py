@@ -103,7 +103,16 @@ def test_model_by_id(stack: Stack) -> None:
 
 def test_health_and_root(stack: Stack) -> None:
     health = httpx.get(stack.url + "/health").json()
-    assert health["status"] == "ok" and health["config_version"]
+    # the stack's route noKeyThenBackup starts at a provider whose key variable is unset
+    assert health["status"] == "degraded" and health["config_version"]
+    assert health["reasons"] == [
+        "route 'noKeyThenBackup': model 'nokey': provider 'nokey' has no API key "
+        "(environment variable CC_TEST_UNSET_KEY is not set)"
+    ]
+    assert health["providers"]["nokey"]["configured"] is False and health["providers"]["anthropic"]["configured"]
+    assert health["targets"]["sonnet"] == {
+        "provider": "anthropic", "model": "claude-sonnet-4-5", "circuit": "disabled"
+    }  # the shared stack runs with --eject-after 0
     assert health["config_file"].endswith("cc-proxy.json")
     assert health["rule_files"][0].endswith("test.json")
     assert health["last_reload_error"] is None
