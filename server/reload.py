@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +33,8 @@ _IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".bak")
 
 WATCH_STEP_MS = 50  # how often the watch thread looks at its stop flag, and the quiet time closing a burst
 WATCH_RETRY_S = 1.0  # after a watch could not be set up
+MISSING_CODES = frozenset({"config-not-found", "rules-not-found"})
+MISSING_WAIT_MS = 2000  # at least this long for a file that vanished in a save to come back
 POLL_DELAY_MS = 300  # only with WATCHFILES_FORCE_POLLING (network filesystems without inotify)
 
 Loader = Callable[[str | None], Any]  # server.config_files.load_from_disk: path -> LoadedConfig
@@ -72,12 +75,25 @@ def relevant(path: str, known: frozenset[str]) -> bool:
     return path in known or any(k.startswith(path + os.sep) for k in known)
 
 
-def try_reload(holder: SnapshotHolder, config_path: str | None, load: Loader, guard: Guard | None = None) -> bool:
+def try_reload(
+    holder: SnapshotHolder,
+    config_path: str | None,
+    load: Loader,
+    guard: Guard | None = None,
+    *,
+    missing_is_pending: bool = False,
+) -> bool | None:
     """Load from disk; swap on success (and a new version), report on failure. True when swapped.
-    A snapshot `guard` refuses is rejected like an invalid config: the old one keeps serving."""
+    A snapshot `guard` refuses is rejected like an invalid config: the old one keeps serving.
+    `missing_is_pending`: a config or rule file that does not exist (an editor's save renames it away,
+    then writes the new one) is reported as None, nothing logged as an error: the caller waits for it."""
     try:
         loaded = load(config_path)
     except ConfigError as err:
+        missing = [p.file for p in err.problems if p.code in MISSING_CODES]
+        if missing_is_pending and missing:
+            log_event(log, logging.INFO, "reload_waiting", missing=missing, kept=holder.current.version)
+            return None
         # Errors first: they are why the reload failed; warnings follow as `check` would print them.
         ordered = sorted(err.problems, key=lambda p: p.severity != "error")
         problems = tuple(p.render() for p in ordered)
@@ -181,6 +197,39 @@ def _rust_notify_class() -> Any:
     return module.RustNotify
 
 
+def settle(notify: Any, known: frozenset[str], debounce_ms: int, halt: threading.Event) -> set[str]:
+    """More relevant changed paths, until none has come for `debounce_ms`: a burst (an editor's save, a
+    `git checkout`) is loaded once, `debounce_ms` after its last change. Irrelevant changes (a log file
+    in the same directory) neither count nor extend the wait."""
+    more: set[str] = set()
+    quiet_since = time.monotonic()
+    while not halt.is_set():
+        left = debounce_ms - (time.monotonic() - quiet_since) * 1000
+        if left <= 0:
+            break
+        changes = notify.watch(WATCH_STEP_MS, WATCH_STEP_MS, max(1, int(left)), halt)
+        if not isinstance(changes, set):
+            continue  # "timeout": quiet for the rest of the window; "stop": halt is set
+        paths = {path for _change, path in changes if relevant(path, known)}
+        if paths:
+            more |= paths
+            quiet_since = time.monotonic()
+    return more
+
+
+def next_change(notify: Any, known: frozenset[str], timeout_ms: int, halt: threading.Event) -> bool:
+    """Wait up to `timeout_ms` for a relevant change; True when one came."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not halt.is_set():
+        left = int((deadline - time.monotonic()) * 1000)
+        if left <= 0:
+            return False
+        changes = notify.watch(WATCH_STEP_MS, WATCH_STEP_MS, left, halt)
+        if isinstance(changes, set) and any(relevant(path, known) for _change, path in changes):
+            return True
+    return False
+
+
 def _watch(
     holder: SnapshotHolder,
     config_path: str,
@@ -211,11 +260,16 @@ def _watch(
                         continue  # "stop" (halt is set) or "timeout"/"signal": the loop condition decides
                     # the known set follows reloads that add rule files in the same directories
                     known = frozenset(os.path.abspath(p) for p in (config_path, *holder.watch_paths))
-                    paths = sorted({path for _change, path in changes if relevant(path, known)})
-                    if not paths:
+                    first = {path for _change, path in changes if relevant(path, known)}
+                    if not first:
                         continue
+                    paths = sorted(first | settle(notify, known, debounce_ms, halt))
                     log_event(log, logging.DEBUG, "config_changed", files=paths)
-                    try_reload(holder, config_path, load, guard)
+                    if try_reload(holder, config_path, load, guard, missing_is_pending=True) is None:
+                        # back within the wait: the save's second half; still missing: really gone, an error
+                        if next_change(notify, known, max(debounce_ms, MISSING_WAIT_MS), halt):
+                            settle(notify, known, debounce_ms, halt)
+                        try_reload(holder, config_path, load, guard)
                     if watch_dirs((config_path, *holder.watch_paths)) != dirs:
                         break  # rule files moved to other directories: restart the watch on the new set
         except Exception as exc:  # e.g. a watched directory vanished meanwhile: look again shortly
