@@ -26,6 +26,7 @@ from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 from cc_proxy.server.breaker import Breaker
+from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, error_body
 from cc_proxy.server.retry import RetryBudget, backoff, retry_delay
@@ -238,11 +239,16 @@ async def _attempt(
             decision, 504, f"upstream {provider.name} sent no response within {deadline:g} s", retry_in=None
         )
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        host = httpx.URL(provider.base_url).host
-        why = "TLS verification failed" if "CERTIFICATE" in str(exc).upper() else "connection failed"
-        # Nothing was sent, so a quick retry is safe; TLS failures are never retried (reliability U9).
-        retry = min(backoff(attempt, settings), CONNECT_RETRY_CAP) if why == "connection failed" else None
-        return _failure(decision, 502, f"could not connect to upstream {provider.name} ({host}): {why}", retry_in=retry)
+        url = httpx.URL(provider.base_url)
+        cause = connect_failure(exc, url.host, url.port)
+        # Nothing was sent, so a quick retry is safe when the cause can heal in seconds; a name that does
+        # not resolve or a certificate that fails (reliability U9) is retried by nobody, the client included.
+        retry = min(backoff(attempt, settings), CONNECT_RETRY_CAP) if cause.heals else None
+        message = f"could not connect to upstream {provider.name} ({url.host}): {cause.reason}"
+        failed = _failure(decision, 502, message, retry_in=retry)
+        if not cause.heals:
+            failed.headers["x-should-retry"] = "false"
+        return failed
     except httpx.PoolTimeout:
         # The proxy's own pool is full: overload here, not a failing target. No ejection, no fallback
         # (it shares the pool), and a hint when to come back, as the in-flight limit's 529 gives.
