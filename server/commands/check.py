@@ -9,18 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
+from cc_proxy.server.commands.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE, add_config_option
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="cc-proxy.json (default: $CC_PROXY_CONFIG, ./cc-proxy.json, ~/.config/cc-proxy/cc-proxy.json, "
-        "else the built-in default)",
-    )
+    add_config_option(parser)
 
 
 def _count(n: int, word: str) -> str:

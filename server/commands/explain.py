@@ -15,15 +15,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cc_proxy.server.commands.options import EXIT_INVALID, EXIT_OK, EXIT_USAGE, add_config_option
+
 if TYPE_CHECKING:
     from cc_proxy.engine.decide import Decision, TraceStep
     from cc_proxy.engine.emulate import Prepared
     from cc_proxy.engine.snapshot import Snapshot
     from cc_proxy.engine.tokens import TokenEstimator
 
-EXIT_OK = 0
-EXIT_NO_ROUTE = 1  # config problems, or the proxy would answer 404
-EXIT_BAD_INPUT = 2
+EXIT_NO_ROUTE = EXIT_INVALID  # an invalid config, or the proxy would answer 404
+EXIT_BAD_INPUT = EXIT_USAGE  # an unreadable request or config file
 MAX_DIFF_LINE = 200
 FORMATS = ("auto", "anthropic", "openai-chat", "openai-responses")
 FORMAT_BY_PATH = {
@@ -36,13 +37,9 @@ CHAT_ONLY_FIELDS = ("max_completion_tokens", "response_format", "stream_options"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("request", metavar="REQUEST.json", help="a request body or a captured exchange with `body`")
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        help="cc-proxy.json (default: $CC_PROXY_CONFIG, ./cc-proxy.json, ~/.config/cc-proxy/cc-proxy.json, "
-        "else the built-in Anthropic pass-through)",
-    )
+    parser.add_argument("request", metavar="REQUEST.json",
+                        help="a request body or a captured exchange with `body`; - reads standard input")
+    add_config_option(parser)
     parser.add_argument(
         "--header",
         "-H",
@@ -122,6 +119,14 @@ def request_format(data: Any, body: Mapping[str, Any], chosen: str = "auto") -> 
     if roles & {"developer", "tool", "function"} or any(f in body for f in CHAT_ONLY_FIELDS):
         return "openai-chat"
     return "anthropic"  # Anthropic requests may hold `system` messages too (Claude Code's mid-conversation ones)
+
+
+def read_request(name: str) -> bytes:
+    """The request file's bytes; `-` reads standard input (`pbpaste | cc-proxy explain -`)."""
+    if name == "-":
+        return sys.stdin.buffer.read()
+    with open(name, "rb") as fh:
+        return fh.read()
 
 
 def parse_header_args(items: list[str]) -> dict[str, str]:
@@ -308,18 +313,16 @@ def render_text(report: Mapping[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from cc_proxy.engine.errors import ConfigError
-    from cc_proxy.server.config_files import load_from_disk, locate_config
+    from cc_proxy.server.config_files import ConfigLoadError, load_from_disk, locate_config
     from cc_proxy.server.tokens import build_estimator
 
     try:
-        with open(args.request, "rb") as fh:
-            data = orjson.loads(fh.read())
+        data = orjson.loads(read_request(args.request))
         body, headers = parse_request(data)
         headers.update(parse_header_args(args.header))
         inbound = request_format(data, body, args.format)
     except OSError as exc:
-        print(f"cc-proxy explain: cannot read {args.request}: {exc.strerror}", file=sys.stderr)
+        print(f"cc-proxy explain: cannot read {args.request}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except orjson.JSONDecodeError as exc:
         print(f"cc-proxy explain: {args.request} is not JSON: {exc}", file=sys.stderr)
@@ -331,10 +334,10 @@ def run(args: argparse.Namespace) -> int:
     config_path = locate_config(args.config)
     try:
         snapshot = load_from_disk(config_path).snapshot
-    except ConfigError as err:
+    except ConfigLoadError as err:
         for problem in err.problems:
             print(problem.render(), file=sys.stderr)
-        return EXIT_NO_ROUTE
+        return EXIT_BAD_INPUT if err.config_unreadable else EXIT_NO_ROUTE
 
     for warning in snapshot.warnings:
         print(warning.render(), file=sys.stderr)
