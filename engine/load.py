@@ -102,13 +102,24 @@ def build_snapshot(
     rewrite: list[RewriteRule] = []
     seen_ids: dict[str, ConfigProblem] = {}
     hasher = hashlib.sha256(doc.digest)
-    for src in rule_sources:
+    parsed = [(src, *parse_source(src, _rules_checker(), RuleFileModel)) for src in rule_sources]
+    # A rule of the user's own files replaces the shipped rule with its id: `["builtin:default",
+    # "rules.json"]` with a `background` rule of one's own keeps the rest of builtin:default.
+    own_ids = {
+        rule["id"]
+        for src, locator, _model, _problems in parsed
+        if not src.shipped
+        for _kind, _i, rule in _rules_in(locator.parsed.value if locator.parsed is not None else None)
+        if isinstance(rule.get("id"), str)
+    }
+    for src, locator, _model, file_problems in parsed:
         hasher.update(b"\0rules\0" + src.path.encode() + b"\0" + _sha(src.data))
-        locator, _model, file_problems = parse_source(src, _rules_checker(), RuleFileModel)
         problems.extend(file_problems)
         raw = locator.parsed.value if locator.parsed is not None else None
         for kind, i, rule in _rules_in(raw):
             at = index_path(key_path("$", kind), i)
+            if src.shipped and rule.get("id") in own_ids:
+                continue
             if isinstance(rule.get("id"), str):
                 problems.extend(_check_id(rule["id"], locator, at, seen_ids))
             problems.extend(_check_references(doc, rule, kind, locator, at))

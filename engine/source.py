@@ -15,10 +15,12 @@ _BOM = "\ufeff"
 
 @dataclass(frozen=True, slots=True)
 class SourceFile:
-    """A file's name (as shown in problems) and its raw bytes."""
+    """A file's name (as shown in problems) and its raw bytes. `shipped`: a rule file cc-proxy ships
+    (`builtin:NAME`), whose rules the user's own rule files may replace by id."""
 
     path: str
     data: bytes = field(repr=False)
+    shipped: bool = False
 
 
 @dataclass(frozen=True, slots=True)

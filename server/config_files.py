@@ -115,7 +115,7 @@ def _resolve_rules(
                 problems.append(doc.problem(at, "unknown-builtin", f"no built-in rule file {name!r}{hint}"))
             elif pattern not in seen:
                 seen.add(pattern)
-                sources.append(SourceFile(pattern, data))
+                sources.append(SourceFile(pattern, data, shipped=True))
             continue
         full = os.path.join(base_dir, os.path.expanduser(pattern))
         if glob.has_magic(pattern):

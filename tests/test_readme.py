@@ -94,3 +94,22 @@ def test_readme_console_output_is_real(block: re.Match[str], tmp_path: Path) -> 
     assert result.returncode == 0, f"$ cc-proxy {block['args']}\n{result.stdout}{result.stderr}"
     shown = VERSION.sub("(version X)", block["output"])
     assert VERSION.sub("(version X)", result.stdout.rstrip("\n")) == shown
+
+
+def test_readme_builtin_default_before_your_own_rules(tmp_path: Path) -> None:
+    """The README's combination: builtin:default listed before the example's rules.json, whose
+    `background` rule replaces the built-in one of that id while the other built-in rules stay."""
+    assert '`"rules": ["builtin:default",\n"rules.json"]`' in README.read_text()
+    env = write_example("deepseek", tmp_path)
+    config = json.loads((tmp_path / "cc-proxy.json").read_text())
+    config["rules"] = ["builtin:default", "rules.json"]
+    (tmp_path / "cc-proxy.json").write_text(json.dumps(config))
+    checked = cc_proxy(["check", "--config", "cc-proxy.json"], cwd=tmp_path, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    explained = cc_proxy(["explain", "--json", "--config", "cc-proxy.json", "request.json"], cwd=tmp_path, env=env)
+    assert explained.returncode == 0, explained.stderr
+    report = json.loads(explained.stdout)
+    assert report["rule"] == "background" and report["target"]["alias"] == "chat"
+    tried = [(step["rule"], step["phase"]) for step in report["trace"]]
+    assert ("long-context", "routing") in tried  # a built-in rule the example does not override
+    assert tried.count(("background", "routing")) == 1  # only the example's own

@@ -51,7 +51,7 @@ def _src(name: str, doc: Any) -> SourceFile:
 def _builtin_default() -> SourceFile:
     data = read_builtin("default")
     assert data is not None
-    return SourceFile("builtin:default", data)
+    return SourceFile("builtin:default", data, shipped=True)  # as server/config_files.py reads it
 
 
 def load(config: Any = CONFIG, rules: Any = EXTRA_RULES, env: dict[str, str] | None = None) -> Snapshot:
@@ -173,6 +173,26 @@ def test_every_problem_is_reported_at_once() -> None:
     assert codes == ["unknown-key", "unknown-provider", "unknown-model"]  # the config stops the load first
     codes = [line.split(": ")[1] for line in problems_of(CONFIG, rules)]
     assert codes == ["unknown-route", "duplicate-rule-id"]
+
+
+def test_an_own_rule_replaces_the_shipped_rule_of_its_id_where_the_user_put_it() -> None:
+    mine = {"routing": [{"id": "cheap-header", "when": {"header": {"name": "x-cheap", "present": True}},
+                         "route": "cheap"},
+                        {"id": "background", "when": {"model": {"glob": "*haiku*"}}, "model": "gpt"}]}
+    snapshot = load(rules=mine)
+    ids = [(rule.id, rule.file) for rule in snapshot.routing_rules]
+    assert ("background", "extra.json") in ids and ("background", "builtin:default") not in ids
+    assert ("long-context", "builtin:default") in ids  # the shipped rules it does not name stay
+    assert ids.index(("long-context", "builtin:default")) < ids.index(("background", "extra.json"))
+    assert [r.id for r in snapshot.routing_rules].count("background") == 1
+
+
+def test_the_same_id_in_two_of_ones_own_files_is_still_an_error() -> None:
+    doc = parse_config(_src("cc-proxy.json", {**CONFIG, "rules": ["a.json", "b.json"]}))
+    rule = {"routing": [{"id": "same", "when": {"model": {"glob": "x"}}, "route": "cheap"}]}
+    with pytest.raises(ConfigError) as caught:
+        build_snapshot(doc, [_src("a.json", rule), _src("b.json", rule)], ENV)
+    assert [p.code for p in caught.value.problems if p.severity == "error"] == ["duplicate-rule-id"]
 
 
 def test_problems_carry_file_line_column_and_path() -> None:
