@@ -28,7 +28,7 @@ from cc_proxy.server.observe.record import RequestRecord, client_family, clip, d
 from cc_proxy.server.observe.usage_tap import message_usage, stream_usage
 from cc_proxy.server.relay import StreamOutcome, relay
 from cc_proxy.server.request_body import parse_json_object
-from cc_proxy.server.state import ServerState, authorize, get_state, route_headers
+from cc_proxy.server.state import ServerState, authorize, get_state, route_headers, target_name
 
 log = logging.getLogger("cc_proxy")
 ERROR_TYPES = frozenset(ERROR_TYPE_BY_STATUS.values())  # a bounded label set: anything else is api_error
@@ -226,4 +226,5 @@ def _describe(fields: dict[str, Any], decision: Decision | None) -> None:
     if decision is not None:
         fields["route"] = decision.route
         fields["rule"] = decision.rule_id
-        fields["target"] = f"{decision.target.provider.name}/{decision.target.alias}"
+        fields["target"] = target_name(decision)  # as x-cc-proxy-target says it
+        fields["alias"] = decision.target.alias

@@ -110,11 +110,14 @@ def route_headers(snapshot: Snapshot, decision: Decision | None, request_id: str
     if decision is None:
         headers.update({"x-cc-proxy-route": "-", "x-cc-proxy-rule": "-", "x-cc-proxy-target": "-"})
         return headers
-    target = decision.target
-    upstream = target.upstream_model or decision.requested_model
     headers["x-cc-proxy-route"] = header_value(decision.route or "-")
     headers["x-cc-proxy-rule"] = header_value(decision.rule_id or "-")
-    headers["x-cc-proxy-target"] = header_value(f"{target.provider.name}/{upstream}")
+    headers["x-cc-proxy-target"] = header_value(target_name(decision))
     return headers
+
+
+def target_name(decision: Decision) -> str:
+    """`provider/upstream-model`: what a target is called in headers and log lines alike."""
+    return f"{decision.target.provider.name}/{decision.target.upstream_model or decision.requested_model}"
 
 
