@@ -36,11 +36,12 @@ def proxy_token(config_path: str | None) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from cc_proxy.server.config_files import locate_config
-    from cc_proxy.server.instance import find_instance, running_instances
+    from cc_proxy.server.instance import find_instance, holder_of, running_instances
     from cc_proxy.server.local_server import fetch_health
 
     config_path = locate_config(args.config)
-    instance = find_instance(config_path, args.port)
+    # --port names the server itself, whatever config it serves (the hint a taken port prints)
+    instance = holder_of(args.port) if args.port else find_instance(config_path)
     if instance is None:
         others = [f"port {i.port} (config {i.config_file or 'built-in default'})" for i in running_instances()]
         if args.json:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"cc-proxy is not running for {config_path or 'the built-in default'}"
                   + (f" (running: {', '.join(others)})" if others else ""))
         return EXIT_NOT_RUNNING
-    health = fetch_health(instance, proxy_token(config_path))
+    health = fetch_health(instance, proxy_token(instance.config_file))
     report: dict[str, Any] = {"running": True, **_instance_fields(instance), "health": health}
     if args.json:
         print(json.dumps(report, indent=2))

@@ -28,16 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cc_proxy.server.commands.status import proxy_token
     from cc_proxy.server.config_files import locate_config
-    from cc_proxy.server.instance import find_instance, is_running
+    from cc_proxy.server.instance import find_instance, holder_of, is_running
     from cc_proxy.server.local_server import fetch_health
 
     config_path = locate_config(args.config)
-    instance = find_instance(config_path, args.port)
+    # --port names the server itself, whatever config it serves (the hint a taken port prints)
+    instance = holder_of(args.port) if args.port else find_instance(config_path)
     if instance is None:
         where = f"port {args.port}" if args.port else (config_path or "the built-in default")
         print(f"cc-proxy is not running for {where}: nothing to stop")
         return EXIT_NOT_RUNNING
-    health = fetch_health(instance, proxy_token(config_path), timeout=2.0)
+    health = fetch_health(instance, proxy_token(instance.config_file), timeout=2.0)
     open_now = int(health.get("in_flight", 0)) if health else 0
     started = time.monotonic()
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,14 @@ def test_a_second_serve_on_a_taken_port_says_who_holds_it(cli: Cli) -> None:
         assert f"port {port} is taken by cc-proxy pid {first.proc.pid}" in second.stderr
         assert f"`cc-proxy stop --port {port}`, or pick another port with --port" in second.stderr
         assert "Traceback" not in second.stderr
+        # the hint works from anywhere: --port names the server, whatever config is found here
+        elsewhere = cli.base / "elsewhere"
+        elsewhere.mkdir()
+        (elsewhere / "cc-proxy.json").write_text("{}")
+        stopped = subprocess.run([sys.executable, "-m", "cc_proxy.server.cli", "stop", "--port", str(port)],
+                                 cwd=elsewhere, env=cli.env(), capture_output=True, text=True, timeout=60)
+        assert stopped.returncode == 0 and f"stopped cc-proxy pid {first.proc.pid}" in stopped.stdout, stopped
+        assert first.proc.wait(timeout=30) == 0
     finally:
         first.stop()
 
