@@ -98,8 +98,9 @@ class ProviderConfig(Strict):
     profile: Name | InlineProfile | None = Field(
         default=None,
         description='What the upstream accepts: a built-in profile name ("anthropic", "anthropic-compatible", '
-        '"openai", "openai-responses", "openrouter", "deepseek", "groq", "ollama", "vllm", "llamacpp") or '
-        '{"extends": ..., ...}. Default: "anthropic", "openai-compatible" or "openai-responses" by format.',
+        '"openai", "openai-responses", "openrouter", "deepseek", "groq", "ollama", "vllm", "llamacpp", "gemini", '
+        '"gemini-3", "gemini-vertex") or {"extends": ..., ...}. Default: "anthropic", "openai-compatible", '
+        '"openai-responses" or "gemini" by format.',
     )
 
 

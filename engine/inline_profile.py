@@ -42,6 +42,10 @@ DESCRIPTIONS: dict[str, str] = {
     "safeguards_native": "The upstream answers Claude Code's auto-mode `safeguards` itself.",
     "beta_reject": "`anthropic-beta` values never forwarded (globs).",
     "session_fields": 'OpenAI-format fields set to the Claude Code session id, e.g. ["prompt_cache_key"].',
+    "model_path_prefix": 'Path of a model under base_url (Gemini format): "/v1beta/models/" or Vertex "/models/".',
+    "api_key_header": 'Header the key goes in: "authorization" (Bearer), "x-api-key" or "x-goog-api-key".',
+    "tool_schema_field": 'Gemini tool schemas as cleaned "parameters" or as "parametersJsonSchema".',
+    "thinking_config": 'Gemini thinking as a token "budget" (2.5) or a "level" from the effort (3).',
 }
 _SCALARS: dict[Any, Any] = {
     str: StrictStr,

@@ -95,6 +95,18 @@ class Profile:
     # OpenAI-dialect fields that get Claude Code's session id (`prompt_cache_key`: prompt caches hit
     # across a session; `user`), unless a rule or the model's params set them.
     session_fields: tuple[str, ...] = ()
+    # --- Gemini generateContent ---
+    # Path of a model under base_url: Google AI "/v1beta/models/" (base https://generativelanguage.googleapis.com);
+    # Vertex AI "/models/" under a base URL that ends in .../locations/{location}/publishers/google.
+    model_path_prefix: str = "/v1beta/models/"
+    # How the key is sent for this format: Google AI takes `x-goog-api-key`, Vertex AI a Bearer token.
+    api_key_header: Literal["authorization", "x-api-key", "x-goog-api-key"] | None = None
+    # Tool schemas as `parameters` (the OpenAPI subset: unknown keywords removed, $ref inlined) or as
+    # `parametersJsonSchema` (JSON Schema as is, minus schema_drop_keywords; Gemini 2.5 and later).
+    tool_schema_field: Literal["parameters", "parametersJsonSchema"] = "parameters"
+    # Anthropic thinking -> `thinkingConfig`: a token "budget" (Gemini 2.5) or a "level" (Gemini 3,
+    # from the effort clipped to reasoning_efforts).
+    thinking_config: Literal["budget", "level"] = "budget"
 
 
 _ANTHROPIC = Profile(
@@ -136,6 +148,20 @@ _OPENAI_RESPONSES = Profile(
     min_output_tokens=16,
 )
 
+# Gemini's native API (engine.wire.gemini): Anthropic-only fields are never translated. The keys the
+# OpenAI-dialect profiles set for Claude Code's requests are set alike (system messages folded, at most
+# 5 stop sequences), so steps driven by profile data treat Gemini targets the same way.
+_GEMINI = Profile(
+    name="gemini",
+    format="gemini",
+    system_messages="to_system",
+    inline_system_messages=False,
+    send_user=False,
+    send_parallel_tool_calls=False,
+    max_stop_sequences=5,
+    api_key_header="x-goog-api-key",
+)
+
 BUILTIN_PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
@@ -143,6 +169,9 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         _ANTHROPIC_COMPATIBLE,
         replace(_OPENAI, session_fields=("prompt_cache_key",)),
         _OPENAI_RESPONSES,  # its wire sends the session id as prompt_cache_key itself
+        _GEMINI,
+        replace(_GEMINI, name="gemini-3", thinking_config="level", reasoning_efforts=("low", "high")),
+        replace(_GEMINI, name="gemini-vertex", model_path_prefix="/models/", api_key_header="authorization"),
         replace(
             _OPENAI,
             name="openai-compatible",

@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 from cc_proxy.engine.config import ConfigFile, ModelConfig, ProviderConfig
@@ -32,6 +32,7 @@ from cc_proxy.engine.snapshot import (
 from cc_proxy.engine.source import Locator
 from cc_proxy.engine.suggest import did_you_mean
 from cc_proxy.engine.usage import Price
+from cc_proxy.engine.wire.formats import wire_formats
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -39,6 +40,7 @@ _DEFAULT_PROFILE: dict[WireFormat, str] = {
     "anthropic": "anthropic",
     "openai": "openai-compatible",
     "openai-responses": "openai-responses",
+    "gemini": "gemini",
 }
 
 
@@ -117,6 +119,10 @@ def _check_provider(name: str, provider: Mapping[str, Any], loc: Locator) -> lis
     if "," in name:
         problems.append(loc.problem(_path("providers", name), "invalid-name", "provider names cannot contain ','"))
     profile, wire_format = provider.get("profile"), provider.get("format")
+    formats = wire_formats()  # a value the schema knows but no module speaks (unknown ones: schema errors)
+    if wire_format in get_args(WireFormat) and wire_format not in formats:
+        message = f"format {wire_format!r} has no wire module in this version (formats: {', '.join(formats)})"
+        problems.append(loc.problem(_path("providers", name, "format"), "unsupported-format", message))
     at = _path("providers", name, "profile")
     if isinstance(profile, Mapping):
         profile, at = profile.get("extends"), key_path(at, "extends")

@@ -13,7 +13,8 @@ from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import ResolvedProvider
 
 # Anthropic itself takes `x-api-key`; the Anthropic-format endpoints of DeepSeek, Kimi, GLM and MiniMax
-# document `authorization: Bearer` (ANTHROPIC_AUTH_TOKEN); OpenAI-format providers take Bearer.
+# document `authorization: Bearer` (ANTHROPIC_AUTH_TOKEN); OpenAI-format providers take Bearer. A profile
+# may name the header (`api_key_header`): Google AI's Gemini API takes `x-goog-api-key`, Vertex AI Bearer.
 _X_API_KEY_PROFILES = frozenset({"anthropic"})
 
 
@@ -39,9 +40,10 @@ def credential_headers(
             f"provider {provider.name!r} has no API key ({where}); set it or route elsewhere",
             should_retry=False,
         )
-    if uses_x_api_key(provider):
-        return {"x-api-key": key.value}
-    return {"authorization": f"Bearer {key.value}"}
+    header = provider.profile.api_key_header  # Gemini: x-goog-api-key, never the URL's ?key=
+    if header == "authorization" or (header is None and not uses_x_api_key(provider)):
+        return {"authorization": f"Bearer {key.value}"}
+    return {header or "x-api-key": key.value}
 
 
 def _forwarded(client_headers: Mapping[str, str], proxy_token: str | None) -> dict[str, str]:

@@ -8,6 +8,7 @@ whole body is in hand) or `Failed` (an Anthropic error body and its status, read
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -349,6 +350,10 @@ def _status_failure(
     settings: ServerSettings,
 ) -> Failed:
     out_status, out_body = wire.error(status, body, content_type)
+    if "retry-after" not in forwarded:
+        wait = wire.retry_after(body)  # Gemini says it in the body (RetryInfo): the client hears it too
+        if wait is not None:
+            forwarded = {**forwarded, "retry-after": str(math.ceil(wait))}
     caller_error = 400 <= out_status < 500 and out_status not in (408, 429)
     return Failed(
         decision,

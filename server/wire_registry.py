@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -17,11 +17,20 @@ from cc_proxy.engine.emulate.report import report_in_event, report_in_message
 from cc_proxy.engine.snapshot import ResolvedModel, Snapshot
 from cc_proxy.engine.wire import anthropic
 from cc_proxy.engine.wire.errors import anthropic_error_from_upstream
+from cc_proxy.engine.wire.formats import TRANSLATED_WIRES
 from cc_proxy.engine.wire.sse import SSEDecoder, encode
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
-if TYPE_CHECKING:
-    from cc_proxy.engine.wire.openai import StreamTranslator  # every dialect's has this surface
+
+class StreamTranslator(Protocol):
+    """A dialect module's `StreamTranslator`: decoded upstream events in, Anthropic events out."""
+
+    def feed(self, event: SSEEvent) -> list[SSEEvent]: ...
+    def finish(self) -> list[SSEEvent]: ...
+    @property
+    def completed(self) -> bool: ...
+    @property
+    def done(self) -> bool: ...
 
 
 class StreamBroken(ValueError):
@@ -54,6 +63,8 @@ class WireAdapter(Protocol):
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes: ...
     def stream(self, ctx: TranslationContext) -> StreamAdapter: ...
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]: ...
+    # Seconds an error body asks to wait before a retry, for upstreams that say it there, not in headers.
+    def retry_after(self, body: bytes) -> float | None: ...
 
 
 class _AnthropicStream:
@@ -198,11 +209,14 @@ class AnthropicWire:
                 return status, body
         return _error_from_upstream(status, body, content_type)
 
+    def retry_after(self, body: bytes) -> float | None:
+        return None  # Anthropic sends retry-after as a header
+
 
 class TranslatedWire:
-    """A wire whose translator module (`build_request`, `translate_response`, `StreamTranslator`) is
-    imported when a config first names the format (`prepare`), not with the server: a config without
-    providers of that format never holds it (~0.4 MB for OpenAI Chat)."""
+    """A format translated by one engine module (engine.wire.formats names it). The module is imported
+    when a config first names the format (`prepare`), not with the server: a config without such
+    providers never holds it (~0.4 MB for the OpenAI one)."""
 
     def __init__(self, module: str) -> None:
         self._module = module
@@ -228,12 +242,14 @@ class TranslatedWire:
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
         return _error_from_upstream(status, body, content_type)
 
+    def retry_after(self, body: bytes) -> float | None:
+        hint = getattr(self.prepare(), "retry_after", None)
+        return hint(body) if hint is not None else None
 
-# provider.format -> its wire; a translated format names its module (the dialect's one surface).
+
 WIRES: dict[str, WireAdapter] = {
     "anthropic": AnthropicWire(),
-    "openai": TranslatedWire("cc_proxy.engine.wire.openai"),
-    "openai-responses": TranslatedWire("cc_proxy.engine.wire.responses"),
+    **{fmt: TranslatedWire(module) for fmt, module in TRANSLATED_WIRES.items()},
 }
 
 

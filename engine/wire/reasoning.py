@@ -12,10 +12,11 @@ Signature format (version 1):
     "ccproxy.v1." + base64url_without_padding(compact_json(payload))
 
 `payload` is a JSON object: `{}` when the reasoning text is everything there is, `{"d": [...]}` with
-the upstream's `reasoning_details` list (OpenRouter), or `{"r": {...}}` with an OpenAI Responses
+the upstream's `reasoning_details` list (OpenRouter), `{"r": {...}}` with an OpenAI Responses
 `reasoning` item minus its summary (`id`, `encrypted_content`: store false keeps nothing at OpenAI, so
-the encrypted item itself goes back as an input item next turn). Keys are sorted, so a streamed answer
-and the same answer in one piece sign identically. The text itself is not repeated
+the encrypted item itself goes back as an input item next turn), or `{"t": "..."}` with a Gemini
+`thoughtSignature` (`"k": "text"` when it came on a text part, not a thought: engine.wire.gemini_stream).
+Keys are sorted, so a streamed answer and the same answer in one piece sign identically. The text itself is not repeated
 (it is the block's `thinking`). The prefix cannot occur in a real Anthropic signature (base64 has no
 `.`), so `is_proxy_signature` tells ours apart: an Anthropic-format upstream must drop such blocks, and
 an OpenAI-dialect upstream drops every thinking block that is not ours. A signature that does not
@@ -27,7 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -38,10 +39,15 @@ SIGNATURE_PREFIX = "ccproxy.v1."
 EFFORT_ORDER: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 
-def make_signature(details: list[Any] | None, item: dict[str, Any] | None = None) -> str:
+def make_signature(
+    details: list[Any] | None, item: dict[str, Any] | None = None, extra: Mapping[str, Any] | None = None
+) -> str:
+    """`extra`: further payload keys of a wire of its own (Gemini's "t" and "k")."""
     payload: dict[str, Any] = {"d": details} if details else {}
     if item:
         payload["r"] = item
+    if extra:
+        payload.update(extra)
     raw = base64.urlsafe_b64encode(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
     return SIGNATURE_PREFIX + raw.decode("ascii")
 
@@ -57,6 +63,7 @@ class ProxyReasoning:
     text: str
     details: list[Any] | None
     item: dict[str, Any] | None = None  # an OpenAI Responses reasoning item (no summary)
+    payload: Mapping[str, Any] = field(default_factory=dict)  # the whole decoded payload (Gemini's "t")
 
 
 def read_thinking_block(block: dict[str, Any]) -> ProxyReasoning | None:
@@ -78,6 +85,7 @@ def read_thinking_block(block: dict[str, Any]) -> ProxyReasoning | None:
         text=text if isinstance(text, str) else "",
         details=details if isinstance(details, list) and details else None,
         item=item if isinstance(item, dict) and item else None,
+        payload=payload,
     )
 
 
