@@ -7,7 +7,8 @@ never two open at once. Parts, in order: `thought` parts -> a thinking block (it
 just before it stops, carries their `thoughtSignature`); text parts -> a text block; a `functionCall`
 (always whole) -> a tool_use block with ONE `input_json_delta`, its signature and id in the tool_use id
 (engine.wire.gemini_signatures). A `thoughtSignature` on a text part (often on a last, empty one) is
-kept in a thinking block with no text, right after the text block, so it comes back too.
+kept in a thinking block with no text, right after the text block, so it comes back too. A signed part
+ends its block (the next thought or text part opens a new one): each signature comes back on its part.
 
 The event carrying `finishReason` ends the message: one `message_delta` (stop reason, the last
 `usageMetadata`) and `message_stop`. Gemini sends no `[DONE]`: a stream that ends before a finish
@@ -194,20 +195,20 @@ class StreamTranslator:
         if isinstance(call, dict):
             self._tool(call, signature, out)
         elif part.get("thought") is True:
-            if self._kind != "thinking":
+            if self._kind != "thinking" or self._thought_signature is not None:  # a signature ends a block
                 self._open("thinking", '{"type":"thinking","thinking":"","signature":""}', out)
             if isinstance(text, str) and text:
                 out.append(self._delta('{"type":"thinking_delta","thinking":' + _dumps(text) + "}"))
             if signature is not None:
                 self._thought_signature = signature
         elif isinstance(text, str) and text:
-            if self._kind != "text":
+            if self._kind != "text" or self._text_signature is not None:
                 self._open("text", '{"type":"text","text":""}', out)
             out.append(self._delta('{"type":"text_delta","text":' + _dumps(text) + "}"))
             if signature is not None:
                 self._text_signature = signature
         elif signature is not None:  # an empty text part (or one we do not translate) with a signature
-            if self._kind == "text":
+            if self._kind == "text" and self._text_signature is None:
                 self._text_signature = signature
             else:
                 self._close(out)
