@@ -6,9 +6,11 @@ blocks `thinking` / `text` / `tool_use` with indexes 0, 1, 2... each started and
 never two open at once. Parts, in order: `thought` parts -> a thinking block (its signature, given
 just before it stops, carries their `thoughtSignature`); text parts -> a text block; a `functionCall`
 (always whole) -> a tool_use block with ONE `input_json_delta`, its signature and id in the tool_use id
-(engine.wire.gemini_signatures). A `thoughtSignature` on a text part (often on a last, empty one) is
-kept in a thinking block with no text, right after the text block, so it comes back too. A signed part
-ends its block (the next thought or text part opens a new one): each signature comes back on its part.
+(engine.wire.gemini_signatures). A signed part ends its block (the next thought or text part opens a
+new one), so each signature comes back on its part. A `thoughtSignature` on a text part comes back in a
+thinking block with no text placed after the text, but only when another block follows: at the end of
+the message it is dropped: Gemini validates only function-call signatures, and a trailing thinking block
+leaves `claude -p` with an empty result (Claude Code 2.1.332).
 
 The event carrying `finishReason` ends the message: one `message_delta` (stop reason, the last
 `usageMetadata`) and `message_stop`. Gemini sends no `[DONE]`: a stream that ends before a finish
@@ -113,7 +115,8 @@ class StreamTranslator:
         self._kind: str | None = None  # open block: "thinking" | "text" | None
         self._index = -1
         self._thought_signature: str | None = None  # of the open thinking block
-        self._text_signature: str | None = None  # of the open text block: a holder follows it
+        # Signatures of text parts, each to come back in a holder block once another block follows.
+        self._text_signatures: list[str] = []
         self._has_tools = False
         self._usage: Any = None
 
@@ -202,17 +205,13 @@ class StreamTranslator:
             if signature is not None:
                 self._thought_signature = signature
         elif isinstance(text, str) and text:
-            if self._kind != "text" or self._text_signature is not None:
+            if self._kind != "text" or self._text_signatures:
                 self._open("text", '{"type":"text","text":""}', out)
             out.append(self._delta('{"type":"text_delta","text":' + _dumps(text) + "}"))
             if signature is not None:
-                self._text_signature = signature
+                self._text_signatures.append(signature)
         elif signature is not None:  # an empty text part (or one we do not translate) with a signature
-            if self._kind == "text" and self._text_signature is None:
-                self._text_signature = signature
-            else:
-                self._close(out)
-                self._holder(signature, out)
+            self._text_signatures.append(signature)
 
     def _tool(self, call: dict[str, Any], signature: str | None, out: list[SSEEvent]) -> None:
         call_id = call.get("id")
@@ -232,6 +231,9 @@ class StreamTranslator:
         if not self._started:
             self._start(out)
         self._close(out)
+        for signature in self._text_signatures:
+            self._holder(signature, out)
+        self._text_signatures = []
         self._index += 1
         self._kind = kind
         out.append(
@@ -251,14 +253,9 @@ class StreamTranslator:
             self._signature(make_signature(None, extra={"t": signature} if signature else None), out)
         out.append(self._stop())
         self._kind = None
-        if kind == "text" and self._text_signature is not None:
-            signature, self._text_signature = self._text_signature, None
-            self._holder(signature, out)
 
     def _holder(self, signature: str, out: list[SSEEvent]) -> None:
         """A thinking block with no text whose only job is to bring a text part's signature back."""
-        if not self._started:
-            self._start(out)
         self._index += 1
         out.append(
             SSEEvent(

@@ -8,7 +8,8 @@ offsets. Then:
 - the byte cut never changes the client events;
 - the client stream obeys the Anthropic grammar (every block started and stopped once, indexes 0, 1...);
 - the real anthropic SDK accumulates it to exactly the non-streaming translation of the same answer;
-- every thought signature and Gemini call id comes back on the next request, on the part it came with.
+- every thought signature and Gemini call id comes back on the next request, on the part it came with
+  (but a text part's signature that ends the message: see engine.wire.gemini_stream).
 """
 
 from __future__ import annotations
@@ -137,10 +138,22 @@ def _strip_nulls(value: Any) -> Any:
     return value
 
 
-def _signed(parts: list[dict[str, Any]]) -> list[tuple[str, str | None, str | None]]:
-    """(kind, call id, signature) of every part that carries a signature or a call id."""
+def _opens_a_block(part: dict[str, Any]) -> bool:
+    return "functionCall" in part or part.get("thought") is True or bool(part.get("text"))
+
+
+def _signed(parts: list[dict[str, Any]], *, sent: bool = False) -> list[tuple[str, str | None, str | None]]:
+    """(kind, call id, signature) of every part that carries a signature or a call id. `sent`: those the
+    proxy gives the client, i.e. without text-part signatures no block follows (they end the message)."""
     out = []
-    for part in parts:
+    for n, part in enumerate(parts):
+        if (
+            sent
+            and "functionCall" not in part
+            and not part.get("thought")
+            and not any(map(_opens_a_block, parts[n + 1 :]))
+        ):
+            continue
         call = part.get("functionCall")
         if call is not None and (call.get("id") or part.get("thoughtSignature")):
             out.append(("call", call.get("id"), part.get("thoughtSignature")))
@@ -173,4 +186,4 @@ def test_stream_properties(answer: dict[str, Any]) -> None:
         {"messages": [{"role": "user", "content": "go"}, {"role": "assistant", "content": message["content"]}]},
     )
     restored = [p for c in body["contents"] if c["role"] == "model" for p in c["parts"]]
-    assert _signed(restored) == _signed(answer["parts"])
+    assert _signed(restored) == _signed(answer["parts"], sent=True)
