@@ -353,7 +353,7 @@ def _status_failure(
     if "retry-after" not in forwarded:
         wait = wire.retry_after(body)  # Gemini says it in the body (RetryInfo): the client hears it too
         if wait is not None:
-            forwarded = {**forwarded, "retry-after": str(math.ceil(wait))}
+            forwarded = {**forwarded, "retry-after": str(math.ceil(wait)), "retry-after-ms": str(round(wait * 1000))}
     caller_error = 400 <= out_status < 500 and out_status not in (408, 429)
     return Failed(
         decision,

@@ -114,6 +114,7 @@ def test_retry_info_is_honoured(proxy: ProxyServer, fake_upstream: FakeUpstream)
     with pytest.raises(anthropic.RateLimitError) as caught:
         client.messages.create(model="m", max_tokens=10, messages=MESSAGES)
     assert caught.value.response.headers["retry-after"] == "3600"
+    assert caught.value.response.headers["retry-after-ms"] == "3600000"
     assert caught.value.body["error"]["type"] == "rate_limit_error"
     assert len(fake_upstream.requests) == 3  # not retried: longer than the proxy waits
 
