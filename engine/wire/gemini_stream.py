@@ -14,9 +14,10 @@ leaves `claude -p` with an empty result (Claude Code 2.1.332).
 
 The event carrying `finishReason` ends the message: one `message_delta` (stop reason, the last
 `usageMetadata`) and `message_stop`. Gemini sends no `[DONE]`: a stream that ends before a finish
-reason was cut short and ends with an in-band `error` (api_error), never a fabricated `message_stop`;
-so do a Gemini error object, a blocked prompt, undecodable JSON and the finish reasons that mean the
-answer failed (MALFORMED_FUNCTION_CALL...). Nothing here raises on upstream input.
+reason was cut short, and `finish()` adds nothing (the server mirrors the cut to the client, never a
+fabricated `message_stop`). A Gemini error object, a blocked prompt, undecodable JSON and the finish
+reasons that mean the answer failed (MALFORMED_FUNCTION_CALL...) end it with an in-band `error`.
+Nothing here raises on upstream input.
 
 The non-stream answer is translated by this same machine (engine.wire.gemini_response), so both
 give the same message by construction.
@@ -175,9 +176,10 @@ class StreamTranslator:
         return out
 
     def finish(self) -> list[SSEEvent]:
-        if self._done:
-            return []
-        return self._fail("api_error", "upstream stream ended before a finishReason")
+        """End of input. Without a finishReason the upstream was cut short: nothing is invented, the
+        stream stays neither done nor completed, and the server cuts the client's connection the same
+        way (reliability U12)."""
+        return []
 
     def finish_complete(self) -> list[SSEEvent]:
         """End of a whole (non-stream) answer: no finishReason there means it simply stopped."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from tests.conftest import ProxyFactory, ProxyServer
@@ -153,3 +154,25 @@ def test_vertex_profile_sends_a_bearer_token_under_its_base_url(
     )
     assert sent.headers["authorization"] == "Bearer ya29.vertex-canary-token"
     assert "x-goog-api-key" not in sent.headers
+
+
+def test_a_stream_cut_before_its_finish_reason_cuts_the_client(proxy: ProxyServer, fake_upstream: FakeUpstream) -> None:
+    """Reliability U12 on the Gemini wire: no finishReason, then the upstream closes: the client's
+    connection breaks the same way (no invented message_stop or error event), so Claude Code retries."""
+    events = G.stream_payloads(G.response(G.text("Half an answer, then the connection drops.")))
+    events[-1]["candidates"][0].pop("finishReason")
+    fake_upstream.add("*", Stream(G.encode(events), end="fin"))
+    received = bytearray()
+    body = {"model": "m", "max_tokens": 10, "stream": True, "messages": MESSAGES}
+    headers = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream("POST", proxy.url + "/v1/messages", json=body, headers=headers) as response,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        for piece in response.iter_raw():
+            received += piece
+    assert response.status_code == 200
+    text = received.decode()
+    assert "event: content_block_delta" in text
+    assert "event: message_stop" not in text and "event: error" not in text
