@@ -300,6 +300,9 @@ class NativeWire:
                 return client_status, orjson.dumps({"error": shaped})
         return client_status, orjson.dumps(payload)
 
+    def retry_after(self, body: bytes) -> float | None:
+        return None  # OpenAI says it in headers
+
 
 ANTHROPIC_DOOR = AnthropicDoor()
 CHAT_DOOR = ChatDoor()
