@@ -35,6 +35,8 @@ from cc_proxy.engine.usage import Price
 from cc_proxy.engine.wire.formats import wire_formats
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_EDGE_WHITESPACE = " \t\r\n"
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _DEFAULT_PROFILE: dict[WireFormat, str] = {
     "anthropic": "anthropic",
@@ -182,13 +184,18 @@ class _Env:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
         self.used: dict[str, str | None] = {}
+        self.stripped: set[str] = set()  # names whose value came with whitespace at an end
 
     def expand(self, text: str) -> tuple[str | None, list[str]]:
         """The text with every reference replaced, or None and the names that are unset (or empty)."""
         missing: list[str] = []
 
         def one(m: re.Match[str]) -> str:
-            value = self._env.get(m.group(1)) or None
+            raw = self._env.get(m.group(1))
+            value = raw.strip(_EDGE_WHITESPACE) if raw else None
+            if raw and value != raw:
+                self.stripped.add(m.group(1))
+            value = value or None
             self.used[m.group(1)] = value
             if value is None:
                 missing.append(m.group(1))
@@ -208,21 +215,40 @@ def _profile(name: str, provider: ProviderConfig) -> Profile:
     return profile
 
 
+def _header_value_problems(raw: str, value: str, at: str, what: str, env: _Env, loc: Locator) -> list[ConfigProblem]:
+    """A value that goes into a header: whitespace at an end of a variable (a `.env` saved on Windows
+    ends every line with CR) was stripped, a warning naming it; a control character left inside (CR,
+    LF, NUL...) cannot be sent at all, an error naming where it came from. Never the value itself."""
+    names = ENV_REF.findall(raw)
+    problems = [
+        loc.problem(at, "env-whitespace", f"environment variable {n} starts or ends with whitespace (CR, LF, tab or "
+                    f"space; a .env file saved on Windows?): stripped, {what} uses the rest", "warning")
+        for n in dict.fromkeys(names)
+        if n in env.stripped
+    ]
+    if _CONTROL_CHARACTER.search(value):
+        source = f"environment variable {', '.join(dict.fromkeys(names))}" if names else "its value in the config"
+        message = f"{what}: {source} holds a control character (CR, LF, NUL...), which cannot be sent in a header"
+        problems.append(loc.problem(at, "control-character", message))
+    return problems
+
+
 def _api_key(name: str, raw: str | None, env: _Env, loc: Locator) -> tuple[ApiKey, list[ConfigProblem]]:
     if raw is None:
         return ApiKey("none"), []
     if raw == "forward":
         return ApiKey("forward"), []
+    at = _path("providers", name, "api_key")
     refs = ENV_REF.findall(raw)
     if not refs:
-        return ApiKey("literal", raw), []
+        return ApiKey("literal", raw), _header_value_problems(raw, raw, at, f"provider {name!r} api_key", env, loc)
     value, missing = env.expand(raw)
     if value is None:
         names = ", ".join(missing)
         message = f"environment variable {names} is not set: provider {name!r} is unconfigured until it is"
-        warning = loc.problem(_path("providers", name, "api_key"), "unset-env", message, "warning")
+        warning = loc.problem(at, "unset-env", message, "warning")
         return ApiKey("env", None, missing[0]), [warning]
-    return ApiKey("env", value, refs[0]), []
+    return ApiKey("env", value, refs[0]), _header_value_problems(raw, value, at, f"provider {name!r} api_key", env, loc)
 
 
 def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Resolved:
@@ -241,6 +267,8 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
                 problems.append(loc.problem(at, "unset-env", message, "warning"))
             else:
                 headers[header] = value
+                at = _path("providers", name, "headers", header)
+                problems.extend(_header_value_problems(raw, value, at, f"header {header!r}", env, loc))
         problems.extend(_cleartext_key_warning(name, p.base_url, api_key, loc))
         providers[name] = ResolvedProvider(name, p.format, p.base_url.rstrip("/"), api_key, headers, _profile(name, p))
     models = {
@@ -266,9 +294,12 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
     auth_token = None
     if s.auth_token is not None:
         auth_token, missing = env.expand(s.auth_token)
+        at = _path("server", "auth_token")
         if auth_token is None:
             message = f"environment variable {', '.join(missing)} is not set: refusing to run without the client key"
-            problems.append(loc.problem(_path("server", "auth_token"), "unset-env", message))
+            problems.append(loc.problem(at, "unset-env", message))
+        else:  # compared with what clients send in a header: the same rules
+            problems.extend(_header_value_problems(s.auth_token, auth_token, at, "server.auth_token", env, loc))
     server = ServerSettings(
         host=s.host,
         port=s.port,

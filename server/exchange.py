@@ -29,10 +29,16 @@ from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamReq
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
-from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, error_body
+from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, bad_request, error_body
 from cc_proxy.server.retry import RetryBudget, backoff, retry_delay
 from cc_proxy.server.scrub import Scrubber, scrubber_for
-from cc_proxy.server.upstream import POOL_FULL, body_chunks, forwarded_response_headers, open_response
+from cc_proxy.server.upstream import (
+    POOL_FULL,
+    body_chunks,
+    forwarded_response_headers,
+    open_response,
+    refuse_unsendable_headers,
+)
 from cc_proxy.server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
@@ -160,7 +166,13 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
     prepared = prepare(target, decision.request, decision.features, ex.client_headers)
-    upstream_request = wire.build_request(target, prepared.request, prepared.headers)
+    try:
+        upstream_request = wire.build_request(target, prepared.request, prepared.headers)
+        refuse_unsendable_headers(upstream_request.headers, credentials)
+    except orjson.JSONEncodeError:  # a translation nested one level past what orjson writes
+        return _proxy_failure(decision, bad_request(f"request is nested too deeply to send to {target.provider.name}"))
+    except ProxyError as err:
+        return _proxy_failure(decision, err)
     ctx = translation_context(ex.snapshot, decision, ex.body_size, prepared.context_management)
     attempt = 0
     while True:

@@ -24,7 +24,7 @@ from cc_proxy.server.request_body import check_messages_request, parse_json_obje
 from cc_proxy.server.scrub import scrubber_for
 from cc_proxy.server.settings import is_loopback
 from cc_proxy.server.state import authorize, get_state, route_headers
-from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open_response
+from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open_response, refuse_unsendable_headers
 
 log = logging.getLogger("cc_proxy")
 
@@ -65,6 +65,7 @@ async def _upstream_count(
     target = decision.target
     credentials = credential_headers(target.provider, headers, snapshot.server.auth_token)
     upstream_request = build_count_tokens_request(target, decision.request, headers)
+    refuse_unsendable_headers(upstream_request.headers, credentials)
     try:
         response = await open_response(
             client, target.provider, upstream_request, credentials, connect_timeout=snapshot.server.connect_timeout

@@ -14,6 +14,8 @@ import orjson
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.server.errors import bad_request
 
+MAX_DEPTH = 254  # nested arrays and objects orjson serializes (its limit): what the proxy can forward
+
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """orjson rejects empty input, NaN, lone surrogates, invalid UTF-8 and nesting past 1024 levels;
@@ -46,8 +48,10 @@ def _refuse_duplicate_keys(raw: bytes, body: dict[str, Any]) -> None:
     try:
         if orjson.dumps(body) == raw:
             return
-    except orjson.JSONEncodeError:  # e.g. an integer orjson read but cannot write: scan it instead
-        pass
+    except orjson.JSONEncodeError:
+        # orjson reads 1024 levels but writes only MAX_DEPTH (and parsed JSON holds nothing else it
+        # cannot write: integers past 64 bits are read as floats): such a body could never be forwarded.
+        raise bad_request(f"request body is nested too deeply: at most {MAX_DEPTH} levels") from None
     try:
         json.loads(raw, object_pairs_hook=_unique_pairs)
     except _DuplicateKey as dup:
@@ -104,9 +108,16 @@ def check_messages_request(body: dict[str, Any], *, need_max_tokens: bool = Fals
         for i, tool in enumerate(tools):
             if not isinstance(tool, dict):
                 raise bad_request(f"tools.{i}: expected an object, got {_kind(tool)}")
-            name = tool.get("name")
-            if name is not None and not isinstance(name, str):
-                raise bad_request(f"tools.{i}.name: expected a string, got {_kind(name)}")
+            _check_fields(f"tools.{i}", tool, _TOOL_FIELDS)
+    for field, fields in _OBJECT_FIELDS.items():
+        value = body.get(field)
+        if value is not None:
+            if not isinstance(value, dict):
+                raise bad_request(f"{field}: expected an object, got {_kind(value)}")
+            _check_fields(field, value, fields)
+    top_k = body.get("top_k")
+    if top_k is not None and not _is_int(top_k):
+        raise bad_request(f"top_k: expected an integer, got {_kind(top_k)}")
     for field in ("temperature", "top_p"):
         value = body.get(field)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
@@ -129,12 +140,84 @@ def _check_message(i: int, message: object) -> None:
         raise bad_request(f"messages.{i}.content: expected a string or a list of blocks, got {_kind(content)}")
 
 
+# What the wire builders, the token counter and the rules read, a type per field (when the field is
+# present: a missing one is the upstream's to refuse). Unknown block types and fields pass untouched.
+_Types = type | tuple[type, ...]
+_NULLABLE_STR = (str, type(None))
+_BLOCK_FIELDS: dict[str, tuple[tuple[str, _Types], ...]] = {
+    "text": (("text", str),),
+    "image": (("source", dict),),
+    "document": (("source", dict), ("title", _NULLABLE_STR), ("context", _NULLABLE_STR)),
+    "search_result": (("content", list), ("title", str), ("source", str)),
+    "tool_use": (("id", str), ("name", str), ("input", dict)),
+    "server_tool_use": (("id", str), ("name", str), ("input", dict)),
+    "tool_result": (("tool_use_id", str), ("content", (str, list)), ("is_error", bool)),
+    "thinking": (("thinking", str), ("signature", str)),
+    "redacted_thinking": (("data", str),),
+    "tool_reference": (("tool_name", str),),
+}
+_SOURCE_FIELDS: dict[str, tuple[tuple[str, _Types], ...]] = {
+    "base64": (("media_type", str), ("data", str)),
+    "text": (("media_type", str), ("data", str)),
+    "url": (("url", str),),
+    "content": (("content", (str, list)),),
+    "file": (("file_id", str),),
+}
+_TOOL_FIELDS = (("name", str), ("type", str), ("description", str), ("input_schema", dict))
+_OBJECT_FIELDS: dict[str, tuple[tuple[str, _Types], ...]] = {
+    "tool_choice": (("type", str), ("name", str), ("disable_parallel_tool_use", bool)),
+    "thinking": (("type", str), ("budget_tokens", int)),
+    "metadata": (("user_id", _NULLABLE_STR),),
+}
+
+
+def _check_fields(where: str, value: dict[str, Any], fields: tuple[tuple[str, _Types], ...]) -> None:
+    for name, types in fields:
+        if name in value:
+            found = value[name]
+            if not isinstance(found, types) or (isinstance(found, bool) and bool not in _as_tuple(types)):
+                raise bad_request(f"{where}.{name}: expected {_expected(types)}, got {_kind(found)}")
+
+
 def _check_blocks(where: str, blocks: list[Any]) -> None:
     for j, block in enumerate(blocks):
         if not isinstance(block, dict):
             raise bad_request(f"{where}.{j}: expected a content block object, got {_kind(block)}")
-        if not isinstance(block.get("type"), str):
-            raise bad_request(f"{where}.{j}.type: expected a string, got {_kind(block.get('type'))}")
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            raise bad_request(f"{where}.{j}.type: expected a string, got {_kind(kind)}")
+        fields = _BLOCK_FIELDS.get(kind)
+        if fields is None:
+            continue
+        _check_fields(f"{where}.{j}", block, fields)
+        source = block.get("source")
+        if isinstance(source, dict):
+            _check_source(f"{where}.{j}.source", source)
+        inner = block.get("content")
+        if isinstance(inner, list):
+            _check_blocks(f"{where}.{j}.content", inner)
+
+
+def _check_source(where: str, source: dict[str, Any]) -> None:
+    kind = source.get("type")
+    if not isinstance(kind, str):
+        raise bad_request(f"{where}.type: expected a string, got {_kind(kind)}")
+    fields = _SOURCE_FIELDS.get(kind)
+    if fields is not None:
+        _check_fields(where, source, fields)
+        inner = source.get("content")
+        if isinstance(inner, list):
+            _check_blocks(f"{where}.content", inner)
+
+
+def _as_tuple(types: _Types) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _expected(types: _Types) -> str:
+    names = {str: "a string", int: "an integer", bool: "a boolean", dict: "an object", list: "an array",
+             type(None): "null"}
+    return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
 
 
 def _is_int(value: object) -> bool:

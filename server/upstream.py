@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import httpx
 
+from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import ResolvedProvider
 from cc_proxy.engine.wire.types import UpstreamRequest
 from cc_proxy.server.retry import retry_after_seconds
@@ -89,6 +90,21 @@ def _url(url: str) -> httpx.URL:
 @functools.lru_cache(maxsize=32)
 def _timeout(connect: float) -> dict[str, float | None]:
     return httpx.Timeout(connect=connect, read=None, write=connect * 6, pool=connect).as_dict()
+
+
+_UNSENDABLE = ("\r", "\n", "\0")
+
+
+def refuse_unsendable_headers(*header_sets: Mapping[str, str]) -> None:
+    """A 400 naming the first header whose value holds a CR, LF or NUL (a client's `anthropic-beta`,
+    `x-app`, a forwarded key): it cannot go on the wire, and the HTTP client would fail on it with a 500.
+    Provider headers from the config are checked at load (engine.resolve)."""
+    for headers in header_sets:
+        for name, value in headers.items():
+            if any(c in value for c in _UNSENDABLE):
+                raise ProxyError(
+                    400, f"header {name[:100]!r}: a CR, LF or NUL character cannot be forwarded", should_retry=False
+                )
 
 
 def upstream_headers(
