@@ -79,7 +79,11 @@ def create_app(
     snapshot = holder.current
     server = snapshot.server
     bound_host = settings.bind(snapshot)[0]  # the listener is bound once: a reload cannot move it
-    app = Sanic(f"cc_proxy_{secrets.token_hex(4)}", error_handler=AnthropicErrorHandler(), dumps=_dumps)
+    # configure_logging off: Sanic's plain-text handlers would write lines that are not JSON; its loggers
+    # reach the root logger, which `serve` points at the JSON formatter (server/logging_setup.py).
+    app = Sanic(
+        f"cc_proxy_{secrets.token_hex(4)}", error_handler=AnthropicErrorHandler(), dumps=_dumps, configure_logging=False
+    )
     app.config.ACCESS_LOG = False
     app.config.MOTD = False
     app.config.NOISY_EXCEPTIONS = False

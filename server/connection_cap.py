@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from cc_proxy.server.header_deadline import HeaderDeadlineProtocol, with_header_timeout
+from cc_proxy.server.header_deadline import DEFAULT_BODY_TIMEOUT, HeaderDeadlineProtocol, with_header_timeout
 from cc_proxy.server.logging_setup import log_event
 
 DEFAULT_MAX_CONNECTIONS_PER_IP = 256  # a team behind one NAT address, each CLI with subagents
@@ -72,16 +72,21 @@ class ConnectionCapProtocol(HeaderDeadlineProtocol):
             log_event(log, logging.WARNING, "connection_refused", peer=peer, open=open_now, limit=self.max_per_ip)
 
 
-def server_protocol(header_timeout: float, max_connections_per_ip: int) -> type[HeaderDeadlineProtocol]:
-    """The protocol class for one server: heads due within `header_timeout` seconds, at most
-    `max_connections_per_ip` open connections per peer address (0: no cap, and no counting at all)."""
+def server_protocol(
+    header_timeout: float, max_connections_per_ip: int, body_timeout: float = DEFAULT_BODY_TIMEOUT
+) -> type[HeaderDeadlineProtocol]:
+    """The protocol class for one server: heads due within `header_timeout` seconds, bodies within
+    `body_timeout` after their head (0: no body deadline), at most `max_connections_per_ip` open
+    connections per peer address (0: no cap, and no counting at all)."""
     if max_connections_per_ip <= 0:
-        return with_header_timeout(header_timeout)
-    seconds, cap = header_timeout, max_connections_per_ip  # a class body cannot see a same-named outer name
+        return with_header_timeout(header_timeout, body_timeout)
+    seconds, body_seconds, cap = header_timeout, body_timeout, max_connections_per_ip  # a class body cannot
+    # see a same-named outer name
 
     class Protocol(ConnectionCapProtocol):
         __slots__ = ()
         header_timeout = seconds
+        body_timeout = body_seconds
         max_per_ip = cap
         open_per_ip = {}
         _logged = set()

@@ -29,8 +29,9 @@ from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamReq
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
+from cc_proxy.server.decoded_body import DecodedTooLarge, UnsupportedEncoding
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, bad_request, error_body
-from cc_proxy.server.retry import RetryBudget, backoff, retry_delay
+from cc_proxy.server.retry import RETRYABLE_STATUSES, RetryBudget, backoff, retry_delay
 from cc_proxy.server.scrub import Scrubber, scrubber_for
 from cc_proxy.server.upstream import (
     POOL_FULL,
@@ -39,7 +40,15 @@ from cc_proxy.server.upstream import (
     open_response,
     refuse_unsendable_headers,
 )
-from cc_proxy.server.wire_registry import ReplayedStream, StreamAdapter, StreamBroken, WireAdapter, wire_for
+from cc_proxy.server.wire_registry import (
+    ErrorAnswer,
+    NotAMessage,
+    ReplayedStream,
+    StreamAdapter,
+    StreamBroken,
+    WireAdapter,
+    wire_for,
+)
 
 MAX_ERROR_BODY = 1024 * 1024  # an upstream error body larger than this is cut (it is only an error)
 # Non-stream answers; larger is a 502, memory stays bounded. Anthropic's own request limit: an answer
@@ -223,7 +232,10 @@ async def _attempt(
                 )
             if ex.stream:
                 if content_type.startswith("application/json"):  # `stream` ignored upstream: replay it
-                    return await _replayed(ex, decision, wire, response, ctx, forwarded)
+                    replayed = await _replayed(ex, decision, wire, response, ctx, forwarded)
+                    if isinstance(replayed, Failed):
+                        return _retry_delay_set(replayed, forwarded, attempt, settings)
+                    return replayed
                 if not content_type.startswith("text/event-stream"):
                     body = await _read_error_body(ex, response)
                     return _unexpected(decision, provider.name, response.status_code, content_type, body)
@@ -242,9 +254,9 @@ async def _attempt(
             if not content_type.startswith("application/json"):
                 body = await _read_error_body(ex, response)
                 return _unexpected(decision, provider.name, response.status_code, content_type, body)
-            translated_or_failed = await _read_answer(decision, wire, response, ctx)
+            translated_or_failed = await _read_answer(decision, wire, response, ctx, ex.scrub)
             if isinstance(translated_or_failed, Failed):
-                return translated_or_failed
+                return _retry_delay_set(translated_or_failed, forwarded, attempt, settings)
             committed = True
             return Committed(decision, response, None, translated_or_failed, None, forwarded, ex.attempts)
     except TimeoutError:
@@ -311,6 +323,8 @@ async def _first_event(
                     return _in_band_failure(decision, first.data, scrub)
                 return b"".join(held)
         tail = adapter.finish()
+    except (DecodedTooLarge, UnsupportedEncoding) as exc:
+        return _failure(decision, 502, f"upstream {decision.target.provider.name} {exc}")
     except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a broken first event (SSE too large, bad JSON)
         return _failure(decision, 502, f"upstream stream unreadable: {type(exc).__name__}")
     if tail:
@@ -319,6 +333,13 @@ async def _first_event(
         if events and events[0].event == "error":
             return _in_band_failure(decision, events[0].data, scrub)
     return _failure(decision, 502, "upstream closed the stream before sending an event", retry_in=0.0)
+
+
+def _retry_delay_set(failed: Failed, headers: dict[str, str], attempt: int, settings: ServerSettings) -> Failed:
+    """A failure marked retryable (`retry_in` 0.0) gets the delay an HTTP answer of its status would."""
+    if failed.retry_in is not None:
+        failed.retry_in = retry_delay(failed.status, headers, attempt, settings)
+    return failed
 
 
 def _first_events(gate: SSEDecoder, data: bytes) -> list[SSEEvent]:
@@ -395,15 +416,29 @@ def _proxy_failure(decision: Decision, err: ProxyError) -> Failed:
 
 
 async def _read_answer(
-    decision: Decision, wire: WireAdapter, response: httpx.Response, ctx: TranslationContext
+    decision: Decision,
+    wire: WireAdapter,
+    response: httpx.Response,
+    ctx: TranslationContext,
+    scrub: Callable[[bytes], bytes],
 ) -> bytes | Failed:
     """A whole JSON answer, translated to an Anthropic message; a 502 when too large or unreadable."""
     provider = decision.target.provider
-    raw = await _read_capped(response, MAX_RESPONSE_BODY)
+    try:
+        raw = await _read_capped(response, MAX_RESPONSE_BODY)
+    except ValueError as exc:  # decompressed past the cap, a coding the proxy does not decode, corrupt
+        return _failure(decision, 502, f"upstream {provider.name} {exc}")
     if raw is None:
         return _failure(decision, 502, f"upstream {provider.name} answer exceeds {MAX_RESPONSE_BODY} bytes")
     try:
         return wire.translate_response(raw, ctx)
+    except ErrorAnswer as answer:  # retry_in is a marker (0.0: retryable); the caller sets the delay
+        caller_error = 400 <= answer.status < 500 and answer.status not in (408, 429)
+        retry_in = None if caller_error or answer.status not in RETRYABLE_STATUSES else 0.0
+        return Failed(decision, answer.status, scrub(answer.body), retry_in=retry_in, failover=not caller_error)
+    except NotAMessage:
+        message = f"upstream {provider.name} answered 200 with JSON that is not a Messages response"
+        return _failure(decision, 502, message)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return _failure(
             decision, 502, f"upstream {provider.name} sent an answer the proxy cannot read: {type(exc).__name__}"
@@ -420,7 +455,7 @@ async def _replayed(
 ) -> Committed | Failed:
     """A stream request answered with one JSON message: the events the Anthropic API would have sent
     for it (engine.wire.replay), all held at once; the relay sends them and ends."""
-    translated = await _read_answer(decision, wire, response, ctx)
+    translated = await _read_answer(decision, wire, response, ctx, ex.scrub)
     if isinstance(translated, Failed):
         return translated
     message = orjson.loads(translated)
@@ -453,9 +488,12 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes | None:
 async def _read_error_body(ex: Exchange, response: httpx.Response) -> bytes:
     """An error body, cut at MAX_ERROR_BODY (it is only an error), cleaned of every known secret."""
     buf = bytearray()
-    async for chunk in body_chunks(response):
-        buf += chunk
-        if len(buf) >= MAX_ERROR_BODY:
-            del buf[MAX_ERROR_BODY:]
-            break
+    try:
+        async for chunk in body_chunks(response, MAX_ERROR_BODY):
+            buf += chunk
+            if len(buf) >= MAX_ERROR_BODY:
+                del buf[MAX_ERROR_BODY:]
+                break
+    except ValueError:  # compressed past the cap or unreadable: what was decoded so far is the error
+        pass
     return ex.scrub(bytes(buf))

@@ -1,14 +1,22 @@
 """One JSON line per event on stderr: control characters escaped by the encoder, long fields cut.
 
 Only an allow-list of fields is ever logged (no headers, no bodies), so keys cannot end up here.
+Everything else that would write to stderr goes through the same formatter: Sanic's and other
+libraries' loggers (WARNING and above, through the root logger; Sanic's own configuration is off),
+warnings, and uncaught exceptions of the main thread and of other threads. A traceback becomes one
+field of frames (`file:line in function`, innermost first), never source lines or values.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
+import threading
 import time
+import traceback
+from types import TracebackType
 from typing import Any, TextIO
 
 import orjson
@@ -47,30 +55,72 @@ def format_line(created: float, level: int, event: str, fields: dict[str, Any] |
     return orjson.dumps(entry, default=str).decode()
 
 
+MAX_FRAMES = 12
+
+
+def traceback_frames(tb: TracebackType | None) -> str:
+    """Where an exception went, innermost first: file names and lines only (no source, no locals)."""
+    frames = traceback.extract_tb(tb)[-MAX_FRAMES:]
+    return " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in reversed(frames))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", None)
+        fields = dict(fields) if isinstance(fields, dict) else {}
+        if not record.name.startswith("cc_proxy"):
+            fields["logger"] = record.name  # a library's line: say whose
         exc_type = record.exc_info[0] if record.exc_info else None
+        if record.exc_info and record.exc_info[2] is not None:
+            fields["traceback"] = traceback_frames(record.exc_info[2])
         return format_line(
             record.created,
             record.levelno,
             record.getMessage(),
-            fields if isinstance(fields, dict) else None,
+            fields or None,
             exc_type.__name__ if exc_type is not None else None,
         )
 
 
-def setup_logging(level: int = logging.INFO, *, name: str = "cc_proxy", stream: TextIO | None = None) -> logging.Logger:
-    """`name` and `stream` (default stderr) are for tests."""
+def setup_logging(
+    level: int = logging.INFO, *, name: str = "cc_proxy", stream: TextIO | None = None, everything: bool = False
+) -> logging.Logger:
+    """`name` and `stream` (default stderr) are for tests. `everything` (the server): the root logger
+    (libraries, at WARNING and above), warnings and uncaught exceptions write JSON lines too."""
     logger = logging.getLogger(name)
+    _add_handler(logger, stream)
+    logger.setLevel(level)
+    logger.propagate = False
+    if everything:
+        root = logging.getLogger()
+        _add_handler(root, stream)
+        root.setLevel(max(level, logging.WARNING))
+        logging.captureWarnings(True)
+        sys.excepthook = _uncaught
+        threading.excepthook = _uncaught_in_thread
+    return logger
+
+
+def _add_handler(logger: logging.Logger, stream: TextIO | None) -> None:
     if not any(getattr(h, "_cc_proxy", False) for h in logger.handlers):
         handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
         handler.setFormatter(JsonFormatter())
         handler._cc_proxy = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    return logger
+
+
+def _uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    logging.getLogger("cc_proxy").error("uncaught_exception", exc_info=(kind, exc, tb))
+
+
+def _uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    thread = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("cc_proxy").error(
+        "uncaught_exception", exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+        extra={"fields": {"thread": thread}},
+    )
 
 
 def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:

@@ -23,6 +23,7 @@ class ServeSettings:
     eject_cap: float = 300.0
     retry_stop_after: int = 3  # a target whose last N attempts failed gets no retries until one succeeds (0: off)
     header_timeout: float = 10.0  # total seconds to receive a request head (C8: Sanic's timer is inactivity)
+    body_timeout: float = 15.0  # total seconds to receive a request body after its head (0: no limit)
     max_connections_per_ip: int = 256  # open connections per peer address (C8); 0 = no cap
 
     def bind(self, snapshot: Snapshot) -> tuple[str, int]:

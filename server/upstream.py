@@ -20,6 +20,7 @@ import httpx
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import ResolvedProvider
 from cc_proxy.engine.wire.types import UpstreamRequest
+from cc_proxy.server.decoded_body import decoded_chunks, needs_decoding
 from cc_proxy.server.retry import retry_after_seconds
 from cc_proxy.server.upstream_tls import upstream_ssl_context
 
@@ -49,6 +50,8 @@ FORWARDED_RESPONSE_HEADERS = frozenset({"retry-after", "retry-after-ms", "x-shou
 
 TRANSPORTS = ("aiohttp", "httpx")
 POOL_FULL = "proxy overloaded: no upstream connection free"  # the 529 for httpx.PoolTimeout
+# Decoded bytes of one compressed answer, JSON or stream: Anthropic's own request limit, as the answer cap.
+MAX_DECODED_BODY = 32 * 1024 * 1024
 
 
 class UpstreamClient(httpx.AsyncClient):
@@ -151,15 +154,17 @@ async def open_response(
     return response
 
 
-def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives, straight from the transport's stream when nothing needs decoding.
-    httpx's aiter_bytes adds two async-generator layers (byte accounting, decoding, re-chunking) to every
-    chunk, and an upstream stream arrives in about one chunk per event."""
+def body_chunks(response: httpx.Response, decoded_limit: int = MAX_DECODED_BODY) -> AsyncIterator[bytes]:
+    """The body as it arrives, straight from the transport's stream (httpx's aiter_bytes adds two
+    async-generator layers to every chunk, and a stream arrives in about one chunk per event). A
+    compressed body is decoded here, a bounded step at a time and at most `decoded_limit` bytes in all
+    (server/decoded_body.py: decompression bombs); aiohttp's and httpx's own decoding never run."""
     stream = response.stream
+    raw = stream.__aiter__() if isinstance(stream, httpx.AsyncByteStream) else response.aiter_raw()
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity") and isinstance(stream, httpx.AsyncByteStream):
-        return stream.__aiter__()
-    return response.aiter_bytes()  # gzip and the like: httpx decodes (aiohttp's decompression is off)
+    if not needs_decoding(encoding):
+        return raw
+    return decoded_chunks(raw, encoding, decoded_limit)
 
 
 def forwarded_response_headers(headers: httpx.Headers) -> dict[str, str]:

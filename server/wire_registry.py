@@ -16,7 +16,7 @@ import orjson
 from cc_proxy.engine.emulate.report import report_in_event, report_in_message
 from cc_proxy.engine.snapshot import ResolvedModel, Snapshot
 from cc_proxy.engine.wire import anthropic
-from cc_proxy.engine.wire.errors import anthropic_error_from_upstream
+from cc_proxy.engine.wire.errors import anthropic_error_from_json, anthropic_error_from_upstream
 from cc_proxy.engine.wire.formats import TRANSLATED_WIRES
 from cc_proxy.engine.wire.sse import SSEDecoder, encode
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
@@ -40,6 +40,20 @@ class StreamBroken(ValueError):
     def __init__(self, message: str, good: bytes) -> None:
         super().__init__(message)
         self.good = good
+
+
+class ErrorAnswer(Exception):
+    """A 2xx answer whose body is an Anthropic error: it is that error, with the status of its type
+    (overloaded_error -> 529), so retries, fallbacks and the breaker treat it as the failure it is."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+class NotAMessage(ValueError):
+    """A 2xx JSON answer that is not a Messages response at all (`{"hello": "world"}`)."""
 
 
 class StreamAdapter(Protocol):
@@ -193,7 +207,16 @@ class AnthropicWire:
         return anthropic.build_request(target, request, headers)
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
-        return orjson.dumps(anthropic.translate_response(orjson.loads(body), ctx))
+        payload = orjson.loads(body)
+        if not isinstance(payload, dict):
+            raise NotAMessage("not a JSON object")
+        if payload.get("type") == "error" and isinstance(payload.get("error"), dict):
+            found = anthropic_error_from_json(200, payload)
+            raise ErrorAnswer(found[0] if found is not None else 500, body)
+        # `type` may be missing on a compatible upstream; a message always has a content list
+        if payload.get("type", "message") != "message" or not isinstance(payload.get("content"), list):
+            raise NotAMessage("no message type and content list")
+        return orjson.dumps(anthropic.translate_response(payload, ctx))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
         return _AnthropicStream(ctx)

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="close a connection whose request head takes longer than this in total, however "
                         "slowly it trickles (default 10)")
+    parser.add_argument("--body-timeout", type=float, default=15.0, metavar="SECONDS",
+                        help="answer 408 and close a connection whose request body is not complete this long "
+                        "after its head, however slowly it trickles (default 15; 0 = no limit)")
     parser.add_argument("--max-connections-per-ip", type=int, default=256, metavar="N",
                         help="close a new connection at once when its peer address already has N open, loopback "
                         "included; counted per worker process (default 256: a team behind one NAT address; "
@@ -94,7 +97,7 @@ def serve_here(args: argparse.Namespace) -> int:
     from cc_proxy.server.logging_setup import log_event, setup_logging
     from cc_proxy.server.settings import ServeSettings, bind_refusal
 
-    log = setup_logging(logging.getLevelNamesMapping()[args.log_level.upper()])
+    log = setup_logging(logging.getLevelNamesMapping()[args.log_level.upper()], everything=True)
     config_path = locate_config(args.config)
     try:
         loaded = load_from_disk(config_path)
@@ -117,6 +120,7 @@ def serve_here(args: argparse.Namespace) -> int:
         eject_for=max(0.0, args.eject_for),
         retry_stop_after=max(0, args.retry_stop_after),
         header_timeout=max(0.1, args.header_timeout),
+        body_timeout=max(0.0, args.body_timeout),
         max_connections_per_ip=max(0, args.max_connections_per_ip),
     )
     host, port = settings.bind(snapshot)
@@ -157,7 +161,7 @@ def serve_here(args: argparse.Namespace) -> int:
         log_file = move_output_to_log(bound_port)
     log_event(log, logging.DEBUG, "serve_settings", config=config_path or "built-in default", host=host,
               port=bound_port, workers=settings.workers, transport=settings.upstream_transport,
-              watch=settings.watch, header_timeout=settings.header_timeout,
+              watch=settings.watch, header_timeout=settings.header_timeout, body_timeout=settings.body_timeout,
               max_connections_per_ip=settings.max_connections_per_ip)
     url_host = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     url = f"http://{url_host}:{bound_port}"
@@ -185,7 +189,7 @@ def serve_here(args: argparse.Namespace) -> int:
         print(f"export ANTHROPIC_BASE_URL={local_url}{prefix}", flush=True)
 
     holder = SnapshotHolder(snapshot, tuple(loaded.watch_paths))
-    protocol = server_protocol(settings.header_timeout, settings.max_connections_per_ip)
+    protocol = server_protocol(settings.header_timeout, settings.max_connections_per_ip, settings.body_timeout)
     try:
         if settings.workers > 1:
             from sanic import Sanic

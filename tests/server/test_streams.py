@@ -160,8 +160,10 @@ def test_openai_json_answer_to_a_stream_request_is_replayed_as_a_stream(stack: S
     assert payloads[-2]["delta"]["stop_reason"] == "tool_use"
 
 
-def test_json_error_body_with_200_to_a_stream_request_is_a_502(stack: Stack) -> None:
-    stack.fake.add("/v1/messages", Json({"type": "error", "error": {"type": "api_error", "message": "x"}}))
+def test_json_error_body_with_200_to_a_stream_request_is_that_error(stack: Stack) -> None:
+    """A 200 whose body is an Anthropic error is that error (issue 10): its status, retried like it."""
+    stack.fake.always("/v1/messages", Json({"type": "error", "error": {"type": "api_error", "message": "x"}}))
     answer = stack.post("/v1/messages", STREAM)
-    assert answer.status_code == 502
-    assert answer.json()["error"]["message"].endswith("with JSON that is not a message")
+    assert answer.status_code == 500
+    assert answer.json() == {"type": "error", "error": {"type": "api_error", "message": "x"}}
+    assert len(stack.fake.requests) == 3
