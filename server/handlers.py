@@ -24,10 +24,17 @@ from cc_proxy.server.request_body import check_messages_request, parse_json_obje
 from cc_proxy.server.scrub import scrubber_for
 from cc_proxy.server.settings import is_loopback
 from cc_proxy.server.state import authorize, get_state, route_headers
-from cc_proxy.server.upstream import POOL_FULL, forwarded_response_headers, open_response, refuse_unsendable_headers
+from cc_proxy.server.upstream import (
+    POOL_FULL,
+    body_chunks,
+    forwarded_response_headers,
+    open_response,
+    refuse_unsendable_headers,
+)
 
 log = logging.getLogger("cc_proxy")
 
+MAX_COUNT_ANSWER = 1024 * 1024
 MODEL_CREATED_AT = "2025-01-01T00:00:00Z"  # aliases have no creation date; a fixed one keeps answers stable
 MODEL_CREATED = 1735689600  # the same instant as OpenAI's Unix seconds
 
@@ -75,7 +82,9 @@ async def _upstream_count(
     except httpx.HTTPError as exc:
         raise ProxyError(502, f"upstream {target.provider.name} count_tokens failed: {type(exc).__name__}") from None
     try:
-        body = await response.aread()
+        body = await _read_count_answer(response)
+    except ValueError as exc:  # too large, decompressed past the cap, a coding the proxy does not decode
+        raise ProxyError(502, f"upstream {target.provider.name} count_tokens {exc}") from None
     finally:
         await response.aclose()
     if response.status_code >= 300:  # an error passed through: without any secret it may echo
@@ -83,6 +92,16 @@ async def _upstream_count(
     out_headers.update(forwarded_response_headers(response.headers))
     content_type = response.headers.get("content-type", JSON)
     return HTTPResponse(body, status=response.status_code, headers=out_headers, content_type=content_type)
+
+
+async def _read_count_answer(response: httpx.Response) -> bytes:
+    """A count (or its error) is a few bytes: read at most MAX_COUNT_ANSWER, decoded with a cap."""
+    buf = bytearray()
+    async for chunk in body_chunks(response, MAX_COUNT_ANSWER):
+        buf += chunk
+        if len(buf) > MAX_COUNT_ANSWER:
+            raise ValueError(f"answer exceeds {MAX_COUNT_ANSWER} bytes")
+    return bytes(buf)
 
 
 def servable_aliases(snapshot: Snapshot) -> list[str]:

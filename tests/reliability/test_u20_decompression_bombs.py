@@ -110,3 +110,20 @@ def test_u20_an_ordinary_compressed_answer_and_stream_still_work(rel: Rel, encod
     deltas = [json.loads(line[6:]) for line in streamed.text.splitlines() if line.startswith("data: ")]
     assert "".join(d["delta"].get("text", "") for d in deltas if d["type"] == "content_block_delta") == "squeezed"
     assert deltas[-1]["type"] == "message_stop"
+
+
+def test_u20_a_count_tokens_answer_passed_through_is_capped_too(tmp_path: Path) -> None:
+    data = bomb("gzip")
+    with FakeUpstream() as fake:
+        fake.always("/v1/messages/count_tokens", Stream([data[i : i + CHUNK] for i in range(0, len(data), CHUNK)],
+                                                        headers={"content-encoding": "gzip"},
+                                                        content_type="application/json"))
+        config = reliability_config(fake.url, 9, count_tokens="upstream")
+        proxy = start_recorded(write_stack_files(tmp_path, config, reliability_rules()))
+        try:
+            rel = Rel(fake, proxy, tmp_path / "cc-proxy.json")
+            response = rel.post("/v1/messages/count_tokens", {"model": "claude-x", "messages": OK["messages"]})
+            assert response.status_code == 502, response.text[:300]
+            assert "count_tokens" in response.json()["error"]["message"]
+        finally:
+            proxy.stop()
