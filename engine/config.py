@@ -52,6 +52,19 @@ class RetriesConfig(Strict):
     cap: Annotated[StrictFloat, Ge(0)] = Field(default=8.0, description="Longest back-off, in seconds.")
 
 
+class UsageConfig(Strict):
+    """The usage history: one SQLite row per finished request (tokens, cost, timing; never bodies)."""
+
+    enabled: StrictBool = Field(default=True, description="Record requests (false: no database is written).")
+    path: NonEmpty | None = Field(
+        default=None,
+        description="Database file; relative to this file. Left out: usage.sqlite3 in the user's data directory.",
+    )
+    retention_days: Annotated[StrictFloat | StrictInt, Ge(0)] = Field(
+        default=90, description="Rows older than this are deleted (0: kept forever)."
+    )
+
+
 class ServerConfig(Strict):
     """How the proxy listens."""
 
@@ -75,6 +88,7 @@ class ServerConfig(Strict):
     limits: LimitsConfig = Field(default_factory=lambda: LimitsConfig.model_validate({}))
     timeouts: TimeoutsConfig = Field(default_factory=lambda: TimeoutsConfig.model_validate({}))
     retries: RetriesConfig = Field(default_factory=lambda: RetriesConfig.model_validate({}))
+    usage: UsageConfig = Field(default_factory=lambda: UsageConfig.model_validate({}))
 
 
 # --- providers -----------------------------------------------------------------------------------------------

@@ -317,6 +317,9 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
         retry_attempts=s.retries.attempts,
         retry_base=s.retries.base,
         retry_cap=s.retries.cap,
+        usage_enabled=s.usage.enabled,
+        usage_path=s.usage.path,
+        usage_retention_days=float(s.usage.retention_days),
     )
     return Resolved(server, providers, models, routes, tuple(problems), tuple(sorted(env.used.items())))
 

@@ -145,6 +145,9 @@ class ServerSettings:
     retry_attempts: int = 2
     retry_base: float = 0.5
     retry_cap: float = 8.0
+    usage_enabled: bool = True
+    usage_path: str | None = None  # as written in the config; the server resolves it (server/observe/usage_db.py)
+    usage_retention_days: float = 90.0
 
 
 @dataclass(frozen=True, slots=True)

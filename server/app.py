@@ -21,6 +21,7 @@ from cc_proxy.server.errors import JSON, error_body, new_request_id
 from cc_proxy.server.handlers import mount
 from cc_proxy.server.holder import SnapshotHolder
 from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.observe.setup import setup_recording
 from cc_proxy.server.reload import watch_and_reload
 from cc_proxy.server.retry import RetryBudget
 from cc_proxy.server.settings import ServeSettings, bind_refusal
@@ -103,12 +104,14 @@ def create_app(
     breaker = (
         Breaker(settings.eject_after, settings.eject_for, settings.eject_cap) if settings.eject_after > 0 else None
     )
-    app.ctx.state = ServerState(
+    state = ServerState(
         holder=holder,
         upstream_transport=settings.upstream_transport,
         breaker=breaker,
         budget=RetryBudget(settings.retry_stop_after),
     )
+    app.ctx.state = state
+    setup_recording(state, settings.metrics)
     app.ctx.stop_reload = None
     app.ctx.reload_task = None
     app.ctx.on_stopping = None  # set by the serve command's interrupt handling (server/interrupt.py)
@@ -119,6 +122,8 @@ def create_app(
         state: ServerState = app.ctx.state
         prepare_wires(formats_of(holder.current))
         state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
+        if state.usage is not None:
+            state.usage.start()  # per worker: threads do not survive a fork
         # per worker: threads do not survive a fork
         state.warmup = EstimatorWarmup(make_estimator, background=needs_tokens(holder.current), warm=warm_estimator)
         asyncio.get_running_loop().call_later(TOUCH_UP_DELAY, _touch_up, app)
@@ -164,6 +169,8 @@ def create_app(
         if state.client is not None:
             await state.client.aclose()
             state.client = None
+        if state.usage is not None:
+            await asyncio.get_running_loop().run_in_executor(None, state.usage.stop)  # writes what is queued
 
     return app
 

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("status", "is cc-proxy running for this config, and how is it (exit 3 when not running)"),
     "stop": ("stop", "stop the cc-proxy running for this config, letting open requests finish"),
     "token": ("token", "print a new strong token for server.auth_token"),
+    "usage": ("usage", "requests, tokens and cost from the usage history, by model, route, provider, session or day"),
 }
 
 EXIT_USAGE = 2

@@ -96,6 +96,7 @@ class Exchange:
     attempts: int = 0
     body_size: int = 0  # the client's request body, in bytes: a translated stream's first estimate
     headers_at: float = 0.0  # perf_counter() when the last attempt's response headers arrived
+    tried: list[tuple[str, str, str]] = field(default_factory=list)  # (provider, alias, outcome) per attempt
     scrubber: Scrubber | None = None  # built at the first upstream error (server/scrub.py)
     # provider format -> wire; a front door (server/inbound.py) puts its own in for its native format
     wires: Callable[[str], WireAdapter] = wire_for
@@ -189,7 +190,9 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         result = await _attempt(ex, decision, wire, upstream_request, credentials, ctx, attempt)
         if isinstance(result, Committed):
             ex.budget.succeeded(target.alias)
+            ex.tried.append((target.provider.name, target.alias, "success"))
             return result
+        ex.tried.append((target.provider.name, target.alias, "error"))
         result.attempts = ex.attempts
         if result.target_fault and (result.retry_in is not None or result.status >= 500):
             ex.budget.failed(target.alias)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ from cc_proxy.server.errors import JSON, error_response, new_request_id
 from cc_proxy.server.handlers_messages import admit, client_headers, handle, messages
 from cc_proxy.server.health import degraded_reasons, health_report
 from cc_proxy.server.inbound import CHAT_DOOR, RESPONSES_DOOR
+from cc_proxy.server.observe import endpoints as observe
+from cc_proxy.server.observe.record import RequestRecord, describe
 from cc_proxy.server.request_body import check_messages_request, parse_json_object
 from cc_proxy.server.scrub import scrubber_for
 from cc_proxy.server.settings import is_loopback
@@ -44,6 +47,9 @@ async def count_tokens(request: Request) -> HTTPResponse:
     snapshot = state.holder.current
     request_id = new_request_id()
     decision: Decision | None = None
+    started = time.perf_counter()
+    record = RequestRecord(request_id, "count_tokens", time.time())
+    state.recorder.started()
     try:
         admit(request, snapshot, state)
         body = parse_json_object(request.body)
@@ -52,11 +58,23 @@ async def count_tokens(request: Request) -> HTTPResponse:
         decision = decide(snapshot, body, headers, state.estimator)
         out_headers = route_headers(snapshot, decision, request_id)
         if snapshot.server.count_tokens == "upstream" and decision.target.provider.format == "anthropic":
-            return await _upstream_count(snapshot, decision, headers, out_headers, state.http())
+            response = await _upstream_count(snapshot, decision, headers, out_headers, state.http())
+            record.status = response.status
+            return response
         tokens = decision.features.tokens
+        record.status = 200
         return HTTPResponse(orjson.dumps({"input_tokens": tokens}), headers=out_headers, content_type=JSON)
     except ProxyError as err:
+        record.status, record.error_type = err.status, err.error_type
         return error_response(err, route_headers(snapshot, decision, request_id))
+    except BaseException:
+        record.status, record.error_type = 499, "client_closed"
+        raise
+    finally:
+        record.latency_s = time.perf_counter() - started
+        if decision is not None:
+            describe(record, decision)
+        state.recorder.finish(record)
 
 
 async def _upstream_count(
@@ -214,3 +232,5 @@ def mount(app: Sanic[Any, Any], prefix: str) -> None:
         app.add_route(model, f"{base}/v1/models/<model_id:str>", methods=["GET"], name=f"model_{tag}")
         app.add_route(health, f"{base}/health", methods=["GET"], name=f"health_{tag}")
         app.add_route(root, base or "/", methods=["GET", "HEAD"], name=f"root_{tag}")
+        app.add_route(observe.metrics, f"{base}/metrics", methods=["GET"], name=f"metrics_{tag}")
+        app.add_route(observe.usage, f"{base}{observe.USAGE_PATH}", methods=["GET"], name=f"usage_{tag}")

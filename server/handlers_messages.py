@@ -74,6 +74,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
     started = time.perf_counter()
     decision: Decision | None = None
     state.budget.in_flight += 1
+    state.recorder.started()
     fields: dict[str, Any] = {"request_id": request_id, "path": request.path, "config": snapshot.version}
     record = RequestRecord(request_id, door.endpoint, time.time())
     exchange: Exchange | None = None
@@ -200,6 +201,7 @@ def _finish(
         record.cost_usd = state.prices.cost(decision, record.usage)
     if exchange is not None:
         record.attempts = exchange.attempts
+        record.tried = tuple(exchange.tried)
         if exchange.headers_at:
             record.upstream_ttfb_s = exchange.headers_at - started
     headers = request.headers

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from sanic import Request
 
     from cc_proxy.engine.tokens import TokenEstimator
+    from cc_proxy.server.observe.metrics import Metrics
+    from cc_proxy.server.observe.usage_db import UsageWriter
 
 MAX_HEADER_VALUE = 200
 
@@ -68,6 +70,8 @@ class ServerState:
     client: httpx.AsyncClient | None = None
     recorder: Recorder = field(default_factory=Recorder)
     prices: PriceBook = field(default_factory=PriceBook)
+    metrics: Metrics | None = None
+    usage: UsageWriter | None = None  # the usage history's writer, None when off
 
     @property
     def estimator(self) -> TokenEstimator | None:

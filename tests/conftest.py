@@ -69,6 +69,14 @@ TEST_STATE_HOME = tempfile.mkdtemp(prefix="cc-proxy-test-state-")
 os.environ["XDG_STATE_HOME"] = TEST_STATE_HOME
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Proxies the tests start keep their usage history (platformdirs' user data directory) in a
+    directory of this session, never in the user's own: XDG_DATA_HOME is inherited by every child."""
+    data_home = tempfile.mkdtemp(prefix="cc-proxy-test-data-")
+    os.environ["XDG_DATA_HOME"] = data_home
+    config.add_cleanup(lambda: shutil.rmtree(data_home, ignore_errors=True))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(TEST_STATE_HOME, ignore_errors=True)
     if OUTSIDE_READS:

@@ -66,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                         help="lowest level of the JSON log lines on stderr (default info; debug adds e.g. "
                         "config_changed; keys and bodies are never logged at any level)")
+    parser.add_argument("--no-metrics", action="store_true",
+                        help="no Prometheus /metrics (and none of its per-request counting)")
     parser.add_argument("--reload-debounce-ms", type=int, default=1600, metavar="MS",
                         help="wait this long for a burst of file changes to settle before reloading (default 1600)")
 
@@ -82,6 +84,18 @@ def serve_here(args: argparse.Namespace) -> int:
     # Startup allocates ~100k long-lived objects (modules, classes, pydantic validators): collecting them
     # while they are built only costs time. Collection resumes, with them frozen, once the server listens.
     gc.disable()
+
+    from cc_proxy.server.observe import multiprocess
+
+    # Before anything imports prometheus_client: with several workers their metrics add up in files.
+    cleanup_metrics = multiprocess.prepare(max(1, args.workers) if not args.no_metrics else 1)
+    try:
+        return _serve(args)
+    finally:
+        cleanup_metrics()
+
+
+def _serve(args: argparse.Namespace) -> int:
     import errno
     import logging
     import os
@@ -122,6 +136,7 @@ def serve_here(args: argparse.Namespace) -> int:
         header_timeout=max(0.1, args.header_timeout),
         body_timeout=max(0.0, args.body_timeout),
         max_connections_per_ip=max(0, args.max_connections_per_ip),
+        metrics=not args.no_metrics,
     )
     host, port = settings.bind(snapshot)
     refusal = bind_refusal(host, snapshot.server.auth_token, settings.allow_insecure_bind)

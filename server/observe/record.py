@@ -31,6 +31,7 @@ class RequestRecord:
     provider: str = ""
     alias: str = ""
     upstream_model: str = ""
+    configured_model: str | None = None  # the config's upstream model name (None: pass-through)
     fallback: str | None = None  # the alias that answered instead of the decided one
     status: int = 0
     error_type: str | None = None
@@ -43,6 +44,7 @@ class RequestRecord:
     session_id: str | None = None
     agent_id: str | None = None
     client: str = ""  # user-agent family, e.g. "claude-cli"
+    tried: tuple[tuple[str, str, str], ...] = ()  # (provider, alias, outcome) per upstream attempt
 
 
 def clip(value: str | None) -> str | None:
@@ -66,6 +68,7 @@ def describe(record: RequestRecord, decision: Decision) -> None:
     record.provider = target.provider.name
     record.alias = target.alias
     record.upstream_model = clip(target.upstream_model or decision.requested_model) or ""
+    record.configured_model = target.upstream_model
 
 
 class PriceBook:

@@ -18,14 +18,23 @@ Sink = Callable[[RequestRecord], None]
 
 
 class Recorder:
-    __slots__ = ("_failed", "_sinks")
+    """`started()` when an API request comes in (live gauges), `finish(record)` when it is done."""
+
+    __slots__ = ("_failed", "_sinks", "_starts")
 
     def __init__(self, sinks: tuple[Sink, ...] = ()) -> None:
         self._sinks = sinks
+        self._starts: tuple[Callable[[], None], ...] = ()
         self._failed: set[str] = set()  # sinks already reported broken: one log line each
 
-    def add(self, sink: Sink) -> None:
+    def add(self, sink: Sink, on_start: Callable[[], None] | None = None) -> None:
         self._sinks = (*self._sinks, sink)
+        if on_start is not None:
+            self._starts = (*self._starts, on_start)
+
+    def started(self) -> None:
+        for start in self._starts:
+            start()
 
     def finish(self, record: RequestRecord) -> None:
         for sink in self._sinks:

@@ -39,22 +39,39 @@ def stream_usage(start: bytes, delta: bytes | None) -> Usage | None:
     merged: dict[str, Any] = {}
     found = False
     for chunk, kind in ((start, "message_start"), (delta, "message_delta")):
-        if not chunk:
+        payload = _event_payload(chunk, kind) if chunk else None
+        if payload is None:
             continue
-        for event in SSEDecoder().feed(chunk):
-            if event.event != kind:
-                continue
+        usage = payload.get("usage") if kind == "message_delta" else _start_usage(payload)
+        if isinstance(usage, dict):
+            found = True
+            merged.update({k: v for k, v in usage.items() if v is not None})
+    return usage_from_anthropic(merged) if found else None
+
+
+def _event_payload(chunk: bytes, kind: str) -> dict[str, Any] | None:
+    """The JSON of the last `kind` event in `chunk`. The events the proxy sends have one `data:` line
+    (its encoder's, and the Anthropic API's), read directly; anything else goes through the decoder."""
+    at = chunk.rfind(b"event: " + kind.encode())
+    if at >= 0:
+        start = chunk.find(b"\ndata:", at)
+        end = chunk.find(b"\n", start + 1) if start >= 0 else -1
+        if end > 0 and chunk[end + 1 : end + 2] in (b"\n", b"\r", b""):
+            try:
+                payload = orjson.loads(chunk[start + 6 : end])
+            except orjson.JSONDecodeError:
+                payload = None
+            if isinstance(payload, dict):
+                return payload
+    found: dict[str, Any] | None = None
+    for event in SSEDecoder().feed(chunk):
+        if event.event == kind:
             try:
                 payload = orjson.loads(event.data)
             except orjson.JSONDecodeError:
                 continue
-            if not isinstance(payload, dict):
-                continue
-            usage = payload.get("usage") if kind == "message_delta" else _start_usage(payload)
-            if isinstance(usage, dict):
-                found = True
-                merged.update({k: v for k, v in usage.items() if v is not None})
-    return usage_from_anthropic(merged) if found else None
+            found = payload if isinstance(payload, dict) else found
+    return found
 
 
 def _start_usage(payload: dict[str, Any]) -> Any:

@@ -1,0 +1,30 @@
+"""Wire the recorder's sinks for one app: Prometheus metrics and the usage history, each optional."""
+
+from __future__ import annotations
+
+from cc_proxy.server.observe.usage_db import UsageWriter, database_path
+from cc_proxy.server.state import ServerState
+
+
+def setup_recording(state: ServerState, metrics: bool) -> None:
+    snapshot = state.holder.current
+    if metrics:
+        from cc_proxy.server.observe.metrics import Metrics
+
+        holder, breaker = state.holder, state.breaker
+
+        def scrape_state() -> tuple[int, int, dict[tuple[str, str], int]]:
+            models = holder.current.models
+            circuits = {
+                (model.provider.name, alias): int(breaker is not None and breaker.ejected(alias))
+                for alias, model in models.items()
+            }
+            return holder.reloads, holder.rejected, circuits
+
+        state.metrics = Metrics(scrape_state)
+        state.recorder.add(state.metrics, state.metrics.started)
+    server = snapshot.server
+    if server.usage_enabled:
+        path = database_path(server.usage_path, snapshot.config_file)
+        state.usage = UsageWriter(path, server.usage_retention_days)
+        state.recorder.add(state.usage)
