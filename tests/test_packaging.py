@@ -39,6 +39,7 @@ def test_wheel_installed_outside_the_checkout_serves_builtin_rules_and_schemas(t
         "cc_proxy/server/commands/check.py",
         "cc_proxy/server/commands/serve.py",
         "cc_proxy/engine/wire/openai.py",
+        "cc_proxy/server/observe/dashboard.html",
     ):
         assert required in names, f"{required} missing from the wheel"
     subprocess.run(
@@ -48,8 +49,10 @@ def test_wheel_installed_outside_the_checkout_serves_builtin_rules_and_schemas(t
     )
     # The installed copy must win over the editable checkout, and run from a directory with no rules/.
     probe = (
-        "import json, sys, cc_proxy.server.cli, cc_proxy.server.config_files as cf\n"
-        "print(json.dumps({'cli': cc_proxy.server.cli.__file__, 'rules': cf.read_builtin('default') is not None}))\n"
+        "import json, sys, importlib.resources as r, cc_proxy.server.cli, cc_proxy.server.config_files as cf\n"
+        "page = r.files('cc_proxy.server.observe').joinpath('dashboard.html').read_text()\n"
+        "print(json.dumps({'cli': cc_proxy.server.cli.__file__, 'rules': cf.read_builtin('default') is not None,\n"
+        "                  'dashboard': '<svg' in page}))\n"
         "sys.exit(cc_proxy.server.cli.main(['check']))\n"
     )
     done = subprocess.run(
@@ -63,6 +66,6 @@ def test_wheel_installed_outside_the_checkout_serves_builtin_rules_and_schemas(t
     first, *rest = done.stdout.splitlines()
     facts = json.loads(first)
     assert facts["cli"].startswith(str(target)), facts
-    assert facts["rules"] is True
+    assert facts["rules"] is True and facts["dashboard"] is True
     assert done.returncode == 0, done.stdout + done.stderr
     assert rest[-1].startswith("ok: built-in default"), rest

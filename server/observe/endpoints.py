@@ -3,6 +3,9 @@ server.auth_token set, the same token (x-api-key or Bearer) is required.
 
 - `GET /metrics`: Prometheus text (server/observe/metrics.py)
 - `GET /cc-proxy/usage?since=24h&by=model`: the usage history summed, as `cc-proxy usage --json`
+- `GET /cc-proxy/live`: what the dashboard draws (server/observe/live.py) and this worker's state
+- `GET /dashboard`: the dashboard page itself. It is static (no figures in it), so it is served to
+  anyone; the figures come from /cc-proxy/live, which asks for the token like every other endpoint.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from cc_proxy.server.observe.metrics import CONTENT_TYPE
 from cc_proxy.server.state import ServerState, authorize, get_state, route_headers
 
 USAGE_PATH = "/cc-proxy/usage"
+LIVE_PATH = "/cc-proxy/live"
+DASHBOARD_PATH = "/dashboard"
 
 
 def _allowed(request: Request, state: ServerState) -> HTTPResponse | None:
@@ -65,3 +70,53 @@ async def usage(request: Request) -> HTTPResponse:
     except UsageQueryError as exc:
         return error_response(ProxyError(400, str(exc).replace("--", "")), headers)
     return HTTPResponse(orjson.dumps(report), headers=headers, content_type=JSON)
+
+
+async def live(request: Request) -> HTTPResponse:
+    from cc_proxy.server.observe.live import history
+
+    state = get_state(request)
+    refused = _allowed(request, state)
+    if refused is not None:
+        return refused
+    holder = state.holder
+    snapshot = holder.current
+    writer = state.usage
+    if writer is not None:
+        body = await asyncio.get_running_loop().run_in_executor(None, history, writer.path)
+    else:
+        body = {"series": [], "by_model": [], "by_route": [], "recent": [], "requests": 0}
+    body["usage_history"] = writer is not None
+    breaker = state.breaker
+    body["circuits"] = [
+        {
+            "provider": model.provider.name,
+            "model": alias,
+            "open": breaker is not None and breaker.ejected(alias),
+            "reopens_in_s": round(breaker.remaining(alias), 1) if breaker is not None else 0.0,
+        }
+        for alias, model in snapshot.models.items()
+    ]
+    error = holder.last_error
+    body["reload"] = {
+        "config_version": snapshot.version,
+        "reloads": holder.reloads,
+        "rejected": holder.rejected,
+        "result": "rejected" if error is not None else "ok",
+        "problems": list(error.problems) if error is not None else [],
+    }
+    body["in_flight"] = state.budget.in_flight
+    return HTTPResponse(orjson.dumps(body), headers=route_headers(snapshot, None, new_request_id()), content_type=JSON)
+
+
+async def dashboard(request: Request) -> HTTPResponse:
+    from importlib.resources import files
+
+    page = files("cc_proxy.server.observe").joinpath("dashboard.html").read_bytes()
+    headers = {
+        # everything is inline: nothing may be loaded from elsewhere
+        "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        "connect-src 'self'; img-src 'self' data:",
+        "cache-control": "no-store",
+    }
+    return HTTPResponse(page, headers=headers, content_type="text/html; charset=utf-8")
