@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "code": ("code", "run Claude Code through cc-proxy (starts the server in the background if needed)"),
     "env": ("env", "print the shell lines that point Claude Code at cc-proxy (for eval)"),
     "status": ("status", "is cc-proxy running for this config, and how is it (exit 3 when not running)"),
+    "statusline": ("statusline", "a line for Claude Code's statusLine: the session's route, model and cost"),
     "stop": ("stop", "stop the cc-proxy running for this config, letting open requests finish"),
     "token": ("token", "print a new strong token for server.auth_token"),
     "usage": ("usage", "requests, tokens and cost from the usage history, by model, route, provider, session or day"),

@@ -17,10 +17,11 @@ from cc_proxy.engine.load import ConfigDocument, SourceFile, build_snapshot, par
 from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.engine.source import MAX_FILE_BYTES
 from cc_proxy.engine.suggest import did_you_mean
+from cc_proxy.server.config_locate import DEFAULT_NAME as DEFAULT_NAME
+from cc_proxy.server.config_locate import ENV_CONFIG as ENV_CONFIG
+from cc_proxy.server.config_locate import USER_CONFIG as USER_CONFIG
+from cc_proxy.server.config_locate import locate_config as locate_config
 
-ENV_CONFIG = "CC_PROXY_CONFIG"
-DEFAULT_NAME = "cc-proxy.json"
-USER_CONFIG = os.path.join("~", ".config", "cc-proxy", DEFAULT_NAME)
 BUILTIN_PREFIX = "builtin:"
 _BUILTIN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -43,21 +44,6 @@ class ConfigLoadError(ConfigError):
     def config_unreadable(self) -> bool:
         """The config file itself could not be read (missing, a directory, no permission)."""
         return any(p.code in ("config-not-found", "read-error") and p.json_path == "$" for p in self.problems)
-
-
-def locate_config(cli_path: str | None, env: Mapping[str, str] | None = None) -> str | None:
-    """--config, then $CC_PROXY_CONFIG, then ./cc-proxy.json, then ~/.config/cc-proxy/cc-proxy.json;
-    None: the built-in default. An explicit path is returned even if missing: loading it then fails
-    with `config-not-found` rather than silently falling back."""
-    environ = os.environ if env is None else env
-    if cli_path:
-        return cli_path
-    if environ.get(ENV_CONFIG):
-        return environ[ENV_CONFIG]
-    if os.path.isfile(DEFAULT_NAME):
-        return DEFAULT_NAME
-    user = os.path.expanduser(USER_CONFIG)
-    return user if os.path.isfile(user) else None
 
 
 def _read(path: str, display: str) -> bytes | ConfigProblem:

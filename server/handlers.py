@@ -235,4 +235,5 @@ def mount(app: Sanic[Any, Any], prefix: str) -> None:
         app.add_route(observe.metrics, f"{base}/metrics", methods=["GET"], name=f"metrics_{tag}")
         app.add_route(observe.usage, f"{base}{observe.USAGE_PATH}", methods=["GET"], name=f"usage_{tag}")
         app.add_route(observe.live, f"{base}{observe.LIVE_PATH}", methods=["GET"], name=f"live_{tag}")
+        app.add_route(observe.session, f"{base}{observe.SESSION_PATH}", methods=["GET"], name=f"session_{tag}")
         app.add_route(observe.dashboard, f"{base}{observe.DASHBOARD_PATH}", methods=["GET"], name=f"dashboard_{tag}")

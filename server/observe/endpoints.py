@@ -3,6 +3,7 @@ server.auth_token set, the same token (x-api-key or Bearer) is required.
 
 - `GET /metrics`: Prometheus text (server/observe/metrics.py)
 - `GET /cc-proxy/usage?since=24h&by=model`: the usage history summed, as `cc-proxy usage --json`
+- `GET /cc-proxy/session/<id>`: one Claude Code session's last request and totals (`cc-proxy statusline`)
 - `GET /cc-proxy/live`: what the dashboard draws (server/observe/live.py) and this worker's state
 - `GET /dashboard`: the dashboard page itself. It is static (no figures in it), so it is served to
   anyone; the figures come from /cc-proxy/live, which asks for the token like every other endpoint.
@@ -24,6 +25,8 @@ from cc_proxy.server.state import ServerState, authorize, get_state, route_heade
 
 USAGE_PATH = "/cc-proxy/usage"
 LIVE_PATH = "/cc-proxy/live"
+SESSION_PATH = "/cc-proxy/session/<session_id:str>"
+MAX_SESSION_ID = 200
 DASHBOARD_PATH = "/dashboard"
 
 
@@ -120,3 +123,21 @@ async def dashboard(request: Request) -> HTTPResponse:
         "cache-control": "no-store",
     }
     return HTTPResponse(page, headers=headers, content_type="text/html; charset=utf-8")
+
+
+async def session(request: Request, session_id: str) -> HTTPResponse:
+    from cc_proxy.server.observe.usage_query import session_summary
+
+    state = get_state(request)
+    refused = _allowed(request, state)
+    if refused is not None:
+        return refused
+    headers = route_headers(state.holder.current, None, new_request_id())
+    writer = state.usage
+    if writer is None:
+        return error_response(ProxyError(404, "the usage history is off (server.usage.enabled)"), headers)
+    if len(session_id) > MAX_SESSION_ID:
+        return error_response(ProxyError(400, "session id too long"), headers)
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(None, session_summary, writer.path, session_id)
+    return HTTPResponse(orjson.dumps(body), headers=headers, content_type=JSON)

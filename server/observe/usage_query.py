@@ -120,3 +120,35 @@ def table(report: dict[str, Any]) -> str:
         ]
         out.append("  ".join(cells).rstrip())
     return "\n".join(out) + f"\nsince {report['since']}\n"
+
+
+def session_summary(path: Path, session_id: str) -> dict[str, Any]:
+    """One Claude Code session: its request count, tokens and cost so far, and its last request."""
+    out: dict[str, Any] = {"session_id": session_id, "requests": 0, "cost_usd": None, "last": None}
+    if not path.exists():
+        return out
+    conn = connect(path, create=False)
+    try:
+        count, cost, tokens_in, tokens_out = conn.execute(
+            "SELECT COUNT(*), SUM(cost_usd), TOTAL(input_tokens + cache_read_tokens + cache_write_tokens),"
+            " TOTAL(output_tokens) FROM requests WHERE session_id = ?",
+            (session_id,),
+        ).fetchone()
+        row = conn.execute(
+            "SELECT ts, route, provider, model, upstream_model, status, error_type, fallback, input_tokens,"
+            " output_tokens, cache_read_tokens, cache_write_tokens, cost_usd FROM requests"
+            " WHERE session_id = ? AND endpoint = 'messages' ORDER BY ts DESC LIMIT 1",
+            (session_id,),
+        ).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return out
+    finally:
+        conn.close()
+    out.update(requests=count, cost_usd=cost, input_tokens=int(tokens_in), output_tokens=int(tokens_out))
+    if row is not None:
+        names = ("ts", "route", "provider", "model", "upstream_model", "status", "error_type", "fallback",
+                 "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd")  # fmt: skip
+        out["last"] = dict(zip(names, row, strict=True))
+    return out

@@ -1,0 +1,104 @@
+"""`cc-proxy statusline`: the command for Claude Code's `statusLine` setting.
+
+Claude Code runs it on every status update with its session JSON on stdin; it prints one line: the
+route and upstream model of that session's last request through the proxy, its tokens, and the
+session's cost so far. Stdlib only and one loopback request, so it answers in a few tens of ms; when
+the proxy is down it says so instead of failing.
+
+Which proxy: --url, else $CC_PROXY_URL, else $ANTHROPIC_BASE_URL (what Claude Code itself talks to),
+else the host, port and mount prefix of cc-proxy.json found as `serve` finds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+TIMEOUT = 0.5  # seconds: a status line must never hang Claude Code
+DEFAULT_URL = "http://127.0.0.1:3456"
+TOKEN_VARS = ("CC_PROXY_TOKEN", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="the proxy's base URL (default: found as described above)")
+    parser.add_argument("--config", metavar="PATH", help="cc-proxy.json to read the proxy's address from")
+
+
+def run(args: argparse.Namespace) -> int:
+    session = _session_id(sys.stdin.read() if not sys.stdin.isatty() else "")
+    url, token = _proxy(args)
+    sys.stdout.write(line(url, token, session) + "\n")
+    return 0
+
+
+def _session_id(text: str) -> str | None:
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return None
+    value = data.get("session_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _proxy(args: argparse.Namespace) -> tuple[str, str | None]:
+    token = next((os.environ[v] for v in TOKEN_VARS if os.environ.get(v)), None)
+    url = args.url or os.environ.get("CC_PROXY_URL") or os.environ.get("ANTHROPIC_BASE_URL")
+    if url:
+        return url.rstrip("/"), token
+    from cc_proxy.server.config_locate import locate_config
+
+    path = locate_config(args.config)
+    if path is None:
+        return DEFAULT_URL, token
+    try:
+        with open(path, "rb") as fh:
+            server = json.load(fh).get("server", {})
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_URL, token
+    host = str(server.get("host", "127.0.0.1"))
+    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    prefix = str(server.get("mount_prefix", "")).rstrip("/")
+    return f"http://{host}:{server.get('port', 3456)}{prefix}", token
+
+
+def _short(n: Any) -> str:
+    n = int(n or 0)
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def line(url: str, token: str | None, session: str | None) -> str:
+    if session is None:
+        return "cc-proxy: no session id from Claude Code"
+    request = urllib.request.Request(f"{url}/cc-proxy/session/{urllib.parse.quote(session, safe='')}")
+    if token:
+        request.add_header("x-api-key", token)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            data = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        reason = {401: "token refused", 404: "usage history off", 429: "too many failed tokens"}.get(exc.code)
+        return f"cc-proxy: {reason or f'answered {exc.code}'}"
+    except (OSError, ValueError):
+        return f"cc-proxy: not reachable at {url}"
+    last = data.get("last")
+    if not isinstance(last, dict):
+        return "cc-proxy: no requests from this session yet"
+    cached = (last.get("cache_read_tokens") or 0) + (last.get("cache_write_tokens") or 0)
+    tokens = f"{_short((last.get('input_tokens') or 0) + cached)} in"
+    if cached:
+        tokens += f" ({_short(cached)} cached)"
+    tokens += f" / {_short(last.get('output_tokens'))} out"
+    cost = data.get("cost_usd")
+    spent = "cost unknown" if cost is None else f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+    route = last.get("route") or "-"
+    fallback = " (fallback)" if last.get("fallback") else ""
+    target = f"{last.get('provider')}/{last.get('upstream_model')}{fallback}"
+    return f"cc-proxy {route} → {target} · {tokens} · session {spent}"
