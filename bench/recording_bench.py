@@ -58,7 +58,7 @@ def one(recorder: Recorder, prices: PriceBook, d: Decision, on: bool, stream: bo
     recorder.started()
     record = RequestRecord("req_x", "messages", time.time())
     if on:  # the usage read is part of recording
-        record.usage = stream_usage(START, DELTA) if stream else message_usage(MESSAGE)
+        record.usage, record.stop_reason = stream_usage(START, DELTA) if stream else message_usage(MESSAGE)
     fields: dict[str, Any] = {"request_id": "req_x", "status": 200}
     record.status = 200
     record.latency_s = 0.0123

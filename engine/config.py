@@ -65,6 +65,15 @@ class UsageConfig(Strict):
     )
 
 
+class TracesConfig(Strict):
+    """OpenTelemetry traces (needs `pip install 'cc-proxy[traces]'`): one span per request, GenAI conventions."""
+
+    endpoint: StrictStr = Field(
+        pattern=URL_PATTERN, description='OTLP/HTTP traces URL, e.g. "http://127.0.0.1:4318/v1/traces".'
+    )
+    service_name: Name = Field(default="cc-proxy", description="The spans' service.name.")
+
+
 class ServerConfig(Strict):
     """How the proxy listens."""
 
@@ -89,6 +98,7 @@ class ServerConfig(Strict):
     timeouts: TimeoutsConfig = Field(default_factory=lambda: TimeoutsConfig.model_validate({}))
     retries: RetriesConfig = Field(default_factory=lambda: RetriesConfig.model_validate({}))
     usage: UsageConfig = Field(default_factory=lambda: UsageConfig.model_validate({}))
+    traces: TracesConfig | None = Field(default=None, description="OpenTelemetry traces; left out: off.")
 
 
 # --- providers -----------------------------------------------------------------------------------------------

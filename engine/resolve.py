@@ -320,6 +320,8 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
         usage_enabled=s.usage.enabled,
         usage_path=s.usage.path,
         usage_retention_days=float(s.usage.retention_days),
+        traces_endpoint=s.traces.endpoint if s.traces is not None else None,
+        traces_service_name=s.traces.service_name if s.traces is not None else "cc-proxy",
     )
     return Resolved(server, providers, models, routes, tuple(problems), tuple(sorted(env.used.items())))
 

@@ -148,6 +148,8 @@ class ServerSettings:
     usage_enabled: bool = True
     usage_path: str | None = None  # as written in the config; the server resolves it (server/observe/usage_db.py)
     usage_retention_days: float = 90.0
+    traces_endpoint: str | None = None  # OTLP/HTTP traces URL; None: no traces
+    traces_service_name: str = "cc-proxy"
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,8 @@ def create_app(
         state.client = create_client(state.upstream_transport, max_connections=max(64, server.max_in_flight))
         if state.usage is not None:
             state.usage.start()  # per worker: threads do not survive a fork
+        if state.traces is not None:
+            state.traces.start()
         # per worker: threads do not survive a fork
         state.warmup = EstimatorWarmup(make_estimator, background=needs_tokens(holder.current), warm=warm_estimator)
         asyncio.get_running_loop().call_later(TOUCH_UP_DELAY, _touch_up, app)
@@ -171,6 +173,8 @@ def create_app(
             state.client = None
         if state.usage is not None:
             await asyncio.get_running_loop().run_in_executor(None, state.usage.stop)  # writes what is queued
+        if state.traces is not None:
+            await asyncio.get_running_loop().run_in_executor(None, state.traces.stop)  # exports what is left
 
     return app
 

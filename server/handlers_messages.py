@@ -123,7 +123,8 @@ async def handle(request: Request, door: FrontDoor) -> None:
             fields["status"] = 200
             held = inbound.answer(result.held, target_format)
             await answer(request, HTTPResponse(held, 200, out_headers, content_type=JSON))
-            record.usage = None if native else message_usage(result.held)
+            if not native:
+                record.usage, record.stop_reason = message_usage(result.held)
             return None
         out_headers.update(SSE_HEADERS)
         outcome = StreamOutcome()
@@ -142,9 +143,9 @@ async def handle(request: Request, door: FrontDoor) -> None:
                 fields["stream_error"] = outcome.error
                 record.error_type = STREAM_ERROR
             if isinstance(result.adapter, RenderedStream):
-                record.usage = stream_usage(anthropic_held, result.adapter.delta_chunk)
+                record.usage, record.stop_reason = stream_usage(anthropic_held, result.adapter.delta_chunk)
             elif not native:
-                record.usage = stream_usage(result.held, outcome.delta_chunk)
+                record.usage, record.stop_reason = stream_usage(result.held, outcome.delta_chunk)
         return None
     except ProxyError as err:
         fields["status"] = err.status

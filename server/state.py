@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from cc_proxy.engine.tokens import TokenEstimator
     from cc_proxy.server.observe.metrics import Metrics
+    from cc_proxy.server.observe.traces import TraceSink
     from cc_proxy.server.observe.usage_db import UsageWriter
 
 MAX_HEADER_VALUE = 200
@@ -72,6 +73,7 @@ class ServerState:
     prices: PriceBook = field(default_factory=PriceBook)
     metrics: Metrics | None = None
     usage: UsageWriter | None = None  # the usage history's writer, None when off
+    traces: TraceSink | None = None  # OpenTelemetry spans, None when off
 
     @property
     def estimator(self) -> TokenEstimator | None:

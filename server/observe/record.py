@@ -37,6 +37,7 @@ class RequestRecord:
     error_type: str | None = None
     attempts: int = 0
     usage: Usage | None = None
+    stop_reason: str | None = None  # the answer's (end_turn, tool_use, max_tokens...)
     cost_usd: float | None = None
     latency_s: float = 0.0
     upstream_ttfb_s: float | None = None  # response headers of the answering attempt

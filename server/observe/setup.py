@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
+from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.observe.usage_db import UsageWriter, database_path
 from cc_proxy.server.state import ServerState
+
+log = logging.getLogger("cc_proxy")
 
 
 def setup_recording(state: ServerState, metrics: bool) -> None:
@@ -24,7 +29,23 @@ def setup_recording(state: ServerState, metrics: bool) -> None:
         state.metrics = Metrics(scrape_state)
         state.recorder.add(state.metrics, state.metrics.started)
     server = snapshot.server
+    if server.traces_endpoint:
+        setup_traces(state, server.traces_endpoint, server.traces_service_name)
     if server.usage_enabled:
         path = database_path(server.usage_path, snapshot.config_file)
         state.usage = UsageWriter(path, server.usage_retention_days)
         state.recorder.add(state.usage)
+
+
+def setup_traces(state: ServerState, endpoint: str, service_name: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        log_event(log, logging.ERROR, "traces_unavailable",
+                  detail="server.traces needs the traces extra: pip install 'cc-proxy[traces]'")  # fmt: skip
+        return
+    from cc_proxy.server.observe.traces import TraceSink
+
+    formats = {name: str(provider.format) for name, provider in state.holder.current.providers.items()}
+    state.traces = TraceSink(endpoint, service_name, formats)
+    state.recorder.add(state.traces)

@@ -18,35 +18,55 @@ from cc_proxy.engine.wire.sse import SSEDecoder
 DELTA_MARK = b"message_delta"
 
 
-def message_usage(body: bytes) -> Usage | None:
-    """Usage of a whole (non-stream) Anthropic message. Its `usage` comes last in every answer the
-    wires build, so only that tail is parsed; anything else falls back to the whole body."""
+Facts = tuple[Usage | None, str | None]  # (usage, stop_reason)
+_STOP = b'"stop_reason":"'
+
+
+def message_usage(body: bytes) -> Facts:
+    """Usage and stop reason of a whole (non-stream) Anthropic message. Its `usage` comes last in every
+    answer the wires build, so only that tail is parsed; anything else falls back to the whole body."""
     at = body.rfind(b'"usage":')
     if at >= 0 and body.endswith(b"}"):
         try:
-            return usage_from_anthropic(orjson.loads(body[at + 8 : -1]))
+            usage = usage_from_anthropic(orjson.loads(body[at + 8 : -1]))
         except orjson.JSONDecodeError:
-            pass
+            usage = None
+        if usage is not None:
+            stop = body.rfind(_STOP, 0, at)
+            end = body.find(b'"', stop + len(_STOP)) if stop >= 0 else -1
+            reason = body[stop + len(_STOP) : end].decode("ascii", "replace") if end > 0 else None
+            return usage, reason
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None
-    return usage_from_anthropic(message.get("usage")) if isinstance(message, dict) else None
+        return None, None
+    if not isinstance(message, dict):
+        return None, None
+    reason = message.get("stop_reason")
+    return usage_from_anthropic(message.get("usage")), reason if isinstance(reason, str) else None
 
 
-def stream_usage(start: bytes, delta: bytes | None) -> Usage | None:
-    """Usage of a stream from the chunk that opened it and the last chunk with a `message_delta`."""
+def stream_usage(start: bytes, delta: bytes | None) -> Facts:
+    """Usage and stop reason of a stream from the chunk that opened it and the last chunk with a
+    `message_delta`."""
     merged: dict[str, Any] = {}
     found = False
+    reason: str | None = None
     for chunk, kind in ((start, "message_start"), (delta, "message_delta")):
         payload = _event_payload(chunk, kind) if chunk else None
         if payload is None:
             continue
-        usage = payload.get("usage") if kind == "message_delta" else _start_usage(payload)
+        if kind == "message_delta":
+            usage = payload.get("usage")
+            stop = payload.get("delta")
+            stop = stop.get("stop_reason") if isinstance(stop, dict) else None
+            reason = stop if isinstance(stop, str) else None
+        else:
+            usage = _start_usage(payload)
         if isinstance(usage, dict):
             found = True
             merged.update({k: v for k, v in usage.items() if v is not None})
-    return usage_from_anthropic(merged) if found else None
+    return (usage_from_anthropic(merged) if found else None), reason
 
 
 def _event_payload(chunk: bytes, kind: str) -> dict[str, Any] | None:
