@@ -75,7 +75,7 @@ def one(recorder: Recorder, prices: PriceBook, d: Decision, on: bool, stream: bo
 def run_round(requests: int, on: bool, stream: bool, d: Decision, metrics: Metrics, writer: UsageWriter) -> float:
     recorder = Recorder()
     if on:
-        recorder.add(metrics, metrics.started)
+        recorder.add(metrics, metrics.started if metrics.counts_in_flight else None)
         recorder.add(writer)
     prices = PriceBook()
     start = time.perf_counter()
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     d = decision()
-    metrics = Metrics(lambda: (0, 0, {}))
+    metrics = Metrics(lambda: (0, 0, {}, 0))
     writer = UsageWriter(Path("/nonexistent/usage.sqlite3"), 0, queue_max=args.requests + 1)
     for stream in (False, True):
         results: dict[bool, list[float]] = {False: [], True: []}

@@ -40,6 +40,8 @@ REQUEST_LABELS = (
     "fallback",
 )
 TARGET_LABELS = ("provider", "model")
+# (reloads ok, reloads rejected, {(provider, alias): 1 when ejected}, requests in flight)
+ScrapeState = Callable[[], tuple[int, int, dict[tuple[str, str], int], int]]
 MAX_LABEL_SETS = 10_000  # a config can only make so many; past this, children are not cached
 
 
@@ -65,7 +67,7 @@ class Metrics:
     """One per app. `state` gives the scrape-time values: (reloads ok, reloads rejected, circuits)
     where circuits maps (provider, model alias) to 1 when that target is ejected."""
 
-    def __init__(self, state: Callable[[], tuple[int, int, dict[tuple[str, str], int]]] | None = None) -> None:
+    def __init__(self, state: ScrapeState | None = None) -> None:
         self._multiprocess = multiprocess_dir()
         # Multiprocess: the values live in files; each scrape builds a registry that reads them.
         registry = None if self._multiprocess else CollectorRegistry(auto_describe=True)
@@ -116,22 +118,33 @@ class Metrics:
             TARGET_LABELS,
             registry=registry,
         )
-        self.in_flight = Gauge(
-            "cc_proxy_in_flight", "API requests being handled now.", registry=registry, multiprocess_mode="livesum"
-        )
+        # One process: read at scrape time from the worker's own count (nothing per request). Several:
+        # each worker's live count in its file, summed.
+        self.in_flight: Gauge | None = None
+        if registry is None:
+            self.in_flight = Gauge(
+                "cc_proxy_in_flight", "API requests being handled now.", multiprocess_mode="livesum", registry=None
+            )
         self._children: dict[tuple[str, ...], _Children] = {}
         self._attempt_children: dict[tuple[str, str, str], Counter] = {}
         if registry is not None and state is not None:
-            registry.register(_StateCollector(state))
+            registry.register(_StateCollector(state, in_flight=True))
 
     # --- per request -----------------------------------------------------------------------------------
 
     def started(self) -> None:
-        self.in_flight.inc()
+        """Multiprocess mode only (the Recorder calls it when `counts_in_flight`)."""
+        if self.in_flight is not None:
+            self.in_flight.inc()
+
+    @property
+    def counts_in_flight(self) -> bool:
+        return self.in_flight is not None
 
     def __call__(self, record: RequestRecord) -> None:
         """The Recorder sink: one finished request."""
-        self.in_flight.dec()
+        if self.in_flight is not None:
+            self.in_flight.dec()
         if not record.endpoint:
             return
         target = (record.provider or "-", record.alias or "-")
@@ -184,16 +197,17 @@ class Metrics:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=self._multiprocess)  # type: ignore[no-untyped-call]
         if self._state is not None:
-            registry.register(_StateCollector(self._state))
+            registry.register(_StateCollector(self._state, in_flight=False))
         return generate_latest(registry)
 
 
 class _StateCollector(Collector):
-    def __init__(self, state: Callable[[], tuple[int, int, dict[tuple[str, str], int]]]) -> None:
+    def __init__(self, state: ScrapeState, in_flight: bool) -> None:
         self._state = state
+        self._in_flight = in_flight  # report the worker's own in-flight count (one process)
 
     def collect(self) -> Iterable[Metric]:
-        ok, rejected, circuits = self._state()
+        ok, rejected, circuits, in_flight = self._state()
         reloads = CounterMetricFamily("cc_proxy_reloads", "Config reloads by result.", labels=("result",))
         reloads.add_metric(("ok",), ok)
         reloads.add_metric(("rejected",), rejected)
@@ -206,3 +220,7 @@ class _StateCollector(Collector):
         for (provider, alias), value in sorted(circuits.items()):
             circuit.add_metric((provider, alias), value)
         yield circuit
+        if self._in_flight:
+            gauge = GaugeMetricFamily("cc_proxy_in_flight", "API requests being handled now.")
+            gauge.add_metric((), in_flight)
+            yield gauge

@@ -18,16 +18,18 @@ def setup_recording(state: ServerState, metrics: bool) -> None:
 
         holder, breaker = state.holder, state.breaker
 
-        def scrape_state() -> tuple[int, int, dict[tuple[str, str], int]]:
+        budget = state.budget
+
+        def scrape_state() -> tuple[int, int, dict[tuple[str, str], int], int]:
             models = holder.current.models
             circuits = {
                 (model.provider.name, alias): int(breaker is not None and breaker.ejected(alias))
                 for alias, model in models.items()
             }
-            return holder.reloads, holder.rejected, circuits
+            return holder.reloads, holder.rejected, circuits, budget.in_flight
 
         state.metrics = Metrics(scrape_state)
-        state.recorder.add(state.metrics, state.metrics.started)
+        state.recorder.add(state.metrics, state.metrics.started if state.metrics.counts_in_flight else None)
     server = snapshot.server
     if server.traces_endpoint:
         setup_traces(state, server.traces_endpoint, server.traces_service_name)
