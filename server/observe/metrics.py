@@ -14,11 +14,13 @@ scrape time instead (every worker watches the same files, so its reload counts a
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from cc_proxy.server.observe.record import RequestRecord
@@ -69,9 +71,11 @@ class Metrics:
 
     def __init__(self, state: ScrapeState | None = None) -> None:
         self._multiprocess = multiprocess_dir()
-        # Multiprocess: the values live in files; each scrape builds a registry that reads them.
-        registry = None if self._multiprocess else CollectorRegistry(auto_describe=True)
-        self._registry = registry
+        # Multiprocess: the metric objects below write every worker's values to files and each scrape
+        # builds a registry that reads them. One process: they are never updated (they name and
+        # describe what the tallies' collector exports); the registry holds the collectors.
+        registry = None
+        self._registry = None if self._multiprocess else CollectorRegistry(auto_describe=True)
         self._state = state
         self.requests = Counter(
             "cc_proxy_requests",
@@ -121,14 +125,21 @@ class Metrics:
         # One process: read at scrape time from the worker's own count (nothing per request). Several:
         # each worker's live count in its file, summed.
         self.in_flight: Gauge | None = None
-        if registry is None:
+        if self._multiprocess:
             self.in_flight = Gauge(
                 "cc_proxy_in_flight", "API requests being handled now.", multiprocess_mode="livesum", registry=None
             )
         self._children: dict[tuple[str, ...], _Children] = {}
         self._attempt_children: dict[tuple[str, str, str], Counter] = {}
-        if registry is not None and state is not None:
-            registry.register(_StateCollector(state, in_flight=True))
+        # One process: plain-Python tallies per label set, turned into metric families at scrape time
+        # (a few list increments per request instead of a dozen locked metric updates).
+        self._tallies: dict[tuple[str, ...], _Tally] | None = None
+        self._attempt_tallies: dict[tuple[str, str, str], int] = {}
+        if self._registry is not None:
+            self._tallies = {}
+            self._registry.register(_TallyCollector(self))
+            if state is not None:
+                self._registry.register(_StateCollector(state, in_flight=True))
 
     # --- per request -----------------------------------------------------------------------------------
 
@@ -158,6 +169,9 @@ class Metrics:
             record.error_type or "",
             "true" if record.fallback is not None else "false",
         )
+        if self._tallies is not None:
+            self._tally(request_labels, record)
+            return
         children = self._children.get(request_labels)
         if children is None:
             children = _Children(self, request_labels, target, record.endpoint)
@@ -186,6 +200,34 @@ class Metrics:
                     self._attempt_children[key] = attempt
             attempt.inc()
 
+    def _tally(self, request_labels: tuple[str, ...], record: RequestRecord) -> None:
+        tallies = self._tallies
+        assert tallies is not None
+        tally = tallies.get(request_labels)
+        if tally is None:
+            if len(tallies) >= MAX_LABEL_SETS:
+                return  # a config cannot make this many label sets: refuse to grow without bound
+            tally = tallies[request_labels] = _Tally()
+        tally.requests += 1
+        tally.duration.observe(record.latency_s)
+        if record.upstream_ttfb_s is not None:
+            tally.ttfb.observe(record.upstream_ttfb_s)
+        if record.first_event_s is not None:
+            tally.first_event.observe(record.first_event_s)
+        usage = record.usage
+        if usage is not None:
+            tokens = tally.tokens
+            tokens[0] += usage.input
+            tokens[1] += usage.output
+            tokens[2] += usage.cache_read
+            tokens[3] += usage.cache_write
+            tokens[4] += usage.reasoning
+        if record.cost_usd:
+            tally.cost += record.cost_usd
+        attempts = self._attempt_tallies
+        for key in record.tried:
+            attempts[key] = attempts.get(key, 0) + 1
+
     # --- scrape ----------------------------------------------------------------------------------------
 
     def render(self) -> bytes:
@@ -199,6 +241,102 @@ class Metrics:
         if self._state is not None:
             registry.register(_StateCollector(self._state, in_flight=False))
         return generate_latest(registry)
+
+
+class _Hist:
+    """Prometheus histogram arithmetic without the library's per-call locking: per-bucket counts
+    (`le` semantics: a value equal to a bound falls in that bucket) and the sum."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def add_to(self, into: _Hist) -> None:
+        for i, count in enumerate(self.counts):
+            into.counts[i] += count
+        into.total += self.total
+
+    def buckets(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        running = 0
+        for bound, count in zip((*self.bounds, math.inf), self.counts, strict=True):
+            running += count
+            out.append(("+Inf" if bound == math.inf else repr(float(bound)), running))
+        return out
+
+
+class _Tally:
+    __slots__ = ("cost", "duration", "first_event", "requests", "tokens", "ttfb")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.duration = _Hist(DURATION_BUCKETS)
+        self.ttfb = _Hist(FIRST_BYTE_BUCKETS)
+        self.first_event = _Hist(FIRST_BYTE_BUCKETS)
+        self.tokens = [0] * len(TOKEN_TYPES)
+        self.cost = 0.0
+
+
+class _TallyCollector(Collector):
+    """The one-process metrics, built from the tallies at scrape time (same names, labels and help
+    as the multiprocess metrics)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        m = self._metrics
+        tallies = dict(m._tallies or {})  # a copy: requests may add label sets meanwhile
+        attempts = dict(m._attempt_tallies)
+        requests = CounterMetricFamily("cc_proxy_requests", m.requests._documentation, labels=REQUEST_LABELS)
+        durations: dict[tuple[str, ...], _Hist] = {}
+        ttfb: dict[tuple[str, ...], _Hist] = {}
+        first: dict[tuple[str, ...], _Hist] = {}
+        tokens: dict[tuple[str, ...], list[int]] = {}
+        cost: dict[tuple[str, ...], float] = {}
+        for labels, tally in tallies.items():
+            requests.add_metric(labels, tally.requests)
+            target = (labels[3], labels[4])
+            tally.duration.add_to(durations.setdefault((labels[0], labels[1], *target), _Hist(DURATION_BUCKETS)))
+            tally.ttfb.add_to(ttfb.setdefault(target, _Hist(FIRST_BYTE_BUCKETS)))
+            tally.first_event.add_to(first.setdefault(target, _Hist(FIRST_BYTE_BUCKETS)))
+            sums = tokens.setdefault(target, [0] * len(TOKEN_TYPES))
+            for i, count in enumerate(tally.tokens):
+                sums[i] += count
+            cost[target] = cost.get(target, 0.0) + tally.cost
+        yield requests
+        for name, source, labelnames, hists in (
+            ("cc_proxy_request_duration_seconds", m.duration, ("endpoint", "route", *TARGET_LABELS), durations),
+            ("cc_proxy_upstream_ttfb_seconds", m.ttfb, TARGET_LABELS, ttfb),
+            ("cc_proxy_first_event_seconds", m.first_event, TARGET_LABELS, first),
+        ):
+            family = HistogramMetricFamily(name, source._documentation, labels=labelnames)
+            for labels, hist in hists.items():
+                family.add_metric(labels, hist.buckets(), hist.total)
+            yield family
+        attempt_family = CounterMetricFamily(
+            "cc_proxy_upstream_attempts", m.attempts._documentation, labels=(*TARGET_LABELS, "outcome")
+        )
+        for key, count in attempts.items():
+            attempt_family.add_metric(key, count)
+        yield attempt_family
+        token_family = CounterMetricFamily("cc_proxy_tokens", m.tokens._documentation, labels=(*TARGET_LABELS, "type"))
+        for token_target, sums in tokens.items():
+            for kind, count in zip(TOKEN_TYPES, sums, strict=True):
+                if count:
+                    token_family.add_metric((*token_target, kind), count)
+        yield token_family
+        cost_family = CounterMetricFamily("cc_proxy_cost_usd", m.cost._documentation, labels=TARGET_LABELS)
+        for cost_target, value in cost.items():
+            cost_family.add_metric(cost_target, value)
+        yield cost_family
 
 
 class _StateCollector(Collector):

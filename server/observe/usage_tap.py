@@ -48,31 +48,48 @@ def message_usage(body: bytes) -> Facts:
 
 def stream_usage(start: bytes, delta: bytes | None) -> Facts:
     """Usage and stop reason of a stream from the chunk that opened it and the last chunk with a
-    `message_delta`."""
-    merged: dict[str, Any] = {}
-    found = False
+    `message_delta`. The delta's counts are cumulative and win; message_start (input and cache counts)
+    is read only for what the delta leaves out (the Anthropic API's and the translators' deltas carry
+    all four, so usually it is not parsed at all)."""
+    counts: list[int | None] = [None, None, None, None]
     reason: str | None = None
-    for chunk, kind in ((start, "message_start"), (delta, "message_delta")):
-        payload = _event_payload(chunk, kind) if chunk else None
-        if payload is None:
-            continue
-        if kind == "message_delta":
-            usage = payload.get("usage")
-            stop = payload.get("delta")
-            stop = stop.get("stop_reason") if isinstance(stop, dict) else None
-            reason = stop if isinstance(stop, str) else None
-        else:
-            usage = _start_usage(payload)
-        if isinstance(usage, dict):
-            found = True
-            merged.update({k: v for k, v in usage.items() if v is not None})
-    return (usage_from_anthropic(merged) if found else None), reason
+    payload = _event_payload(delta, _DELTA_EVENT) if delta else None
+    if payload is not None:
+        _fill(counts, payload.get("usage"))
+        stop = payload.get("delta")
+        stop = stop.get("stop_reason") if isinstance(stop, dict) else None
+        reason = stop if isinstance(stop, str) else None
+    if None in counts and start:
+        payload = _event_payload(start, _START_EVENT)
+        if payload is not None:
+            _fill(counts, _start_usage(payload))
+    if counts == [None, None, None, None]:
+        return None, reason
+    n = [c if c is not None and c > 0 else 0 for c in counts]
+    return Usage(input=n[0], output=n[1], cache_read=n[2], cache_write=n[3]), reason
 
 
-def _event_payload(chunk: bytes, kind: str) -> dict[str, Any] | None:
-    """The JSON of the last `kind` event in `chunk`. The events the proxy sends have one `data:` line
-    (its encoder's, and the Anthropic API's), read directly; anything else goes through the decoder."""
-    at = chunk.rfind(b"event: " + kind.encode())
+_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+_DELTA_EVENT = b"event: message_delta"
+_START_EVENT = b"event: message_start"
+
+
+def _fill(counts: list[int | None], usage: Any) -> None:
+    """Counts still unknown, from `usage` (only ints count: null, text and bools are not counts)."""
+    if not isinstance(usage, dict):
+        return
+    for i, key in enumerate(_KEYS):
+        if counts[i] is None:
+            value = usage.get(key)
+            if type(value) is int:
+                counts[i] = value
+
+
+def _event_payload(chunk: bytes, marker: bytes) -> dict[str, Any] | None:
+    """The JSON of the last event whose `event:` line is `marker` in `chunk`. The events the proxy
+    sends have one `data:` line (its encoder's, and the Anthropic API's), read directly; anything else
+    goes through the decoder."""
+    at = chunk.rfind(marker)
     if at >= 0:
         start = chunk.find(b"\ndata:", at)
         end = chunk.find(b"\n", start + 1) if start >= 0 else -1
@@ -84,6 +101,7 @@ def _event_payload(chunk: bytes, kind: str) -> dict[str, Any] | None:
             if isinstance(payload, dict):
                 return payload
     found: dict[str, Any] | None = None
+    kind = marker[len(b"event: ") :].decode()
     for event in SSEDecoder().feed(chunk):
         if event.event == kind:
             try:
