@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.fakes import anthropic_error
@@ -28,6 +29,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
+        self.metrics: list[ExportMetricsServiceRequest] = []
         self.raw: list[bytes] = []
         received = self
 
@@ -36,8 +38,13 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 if self.headers.get("content-encoding") == "gzip":
                     body = gzip.decompress(body)
-                assert self.path == "/v1/traces" and self.headers["content-type"] == "application/x-protobuf"
+                assert self.headers["content-type"] == "application/x-protobuf"
                 received.raw.append(body)
+                if self.path == "/v1/metrics":
+                    received.metrics.append(ExportMetricsServiceRequest.FromString(body))
+                    self._ok()
+                    return
+                assert self.path == "/v1/traces"
                 request = ExportTraceServiceRequest.FromString(body)
                 for resource in request.resource_spans:
                     service = {a.key: a.value.string_value for a in resource.resource.attributes}["service.name"]
@@ -49,6 +56,9 @@ class Receiver:
                                 "start": span.start_time_unix_nano, "end": span.end_time_unix_nano,
                                 "attributes": attributes,
                             })  # fmt: skip
+                self._ok()
+
+            def _ok(self) -> None:
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.send_header("content-length", "0")
@@ -67,6 +77,10 @@ class Receiver:
             time.sleep(0.05)
         assert len(self.spans) >= count, f"{len(self.spans)} of {count} spans received"
         return self.spans
+
+
+def _attrs(point: Any) -> dict[str, Any]:
+    return {a.key: _value(a.value) for a in point.attributes}
 
 
 def _value(value: Any) -> Any:
@@ -117,6 +131,22 @@ def test_spans_carry_the_genai_conventions(tmp_path: Path, receiver: Receiver) -
     error = next(s for s in spans if s["attributes"]["http.response.status_code"] == 400)
     assert error["attributes"]["error.type"] == "invalid_request_error" and error["status"] == 2  # STATUS_CODE_ERROR
     assert all(s["end"] > s["start"] > 0 for s in spans)
+    # the GenAI metrics, exported at shutdown at the latest
+    points: dict[str, list[Any]] = {}
+    for request in receiver.metrics:
+        for resource in request.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    points.setdefault(metric.name, []).extend(metric.histogram.data_points)
+    assert set(points) >= {"gen_ai.client.token.usage", "gen_ai.server.request.duration",
+                           "gen_ai.server.time_to_first_token"}  # fmt: skip
+    tokens = {
+        (_attrs(p)["gen_ai.response.model"], _attrs(p)["gen_ai.token.type"]): p.sum
+        for p in points["gen_ai.client.token.usage"]
+    }
+    assert tokens[("claude-sonnet-4-5", "input")] == 6500 and tokens[("claude-sonnet-4-5", "output")] == 80
+    assert sum(p.count for p in points["gen_ai.server.request.duration"]) == 3
+    assert sum(p.count for p in points["gen_ai.server.time_to_first_token"]) == 1  # the one stream
     raw = b"".join(receiver.raw)
     for secret in (*CANARIES, CLIENT_KEY):
         assert secret.encode() not in raw
