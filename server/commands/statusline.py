@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 TIMEOUT = 0.5  # seconds: a status line must never hang Claude Code
@@ -67,6 +65,59 @@ def _proxy(args: argparse.Namespace) -> tuple[str, str | None]:
     return f"http://{host}:{server.get('port', 3456)}{prefix}", token
 
 
+def _quote(text: str) -> str:
+    """Percent-encode everything but unreserved characters (RFC 3986)."""
+    safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    return "".join(c if c in safe else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
+def get(url: str, path: str, token: str | None) -> tuple[int, bytes]:
+    """One GET over a plain socket: urllib.request alone costs ~30 ms of imports (http.client, email,
+    ssl), more than this whole command may take. https (a proxy elsewhere) goes through http.client."""
+    scheme, _, rest = url.partition("://")
+    authority, _, prefix = rest.partition("/")
+    target = ("/" + prefix if prefix else "") + path
+    headers = {"x-api-key": token} if token else {}
+    if scheme == "https":
+        import http.client
+
+        conn = http.client.HTTPSConnection(authority, timeout=TIMEOUT)
+        try:
+            conn.request("GET", target, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        finally:
+            conn.close()
+    if scheme != "http":
+        raise ValueError(f"not an http URL: {url}")
+    host, _, port = authority.rpartition(":") if authority.rfind(":") > authority.rfind("]") else (authority, "", "80")
+    host = host.strip("[]")
+    lines = [f"GET {target} HTTP/1.1", f"Host: {authority}", "Connection: close", "Accept: application/json"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        data = bytearray()
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = bytes(data).partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    if any(h.lower().startswith("transfer-encoding:") and "chunked" in h.lower() for h in header_lines):
+        body = _unchunk(body)
+    return int(status_line.split(" ", 2)[1]), body
+
+
+def _unchunk(body: bytes) -> bytes:
+    out = bytearray()
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += body[:size]
+        body = body[size + 2 :]
+    return bytes(out)
+
+
 def _short(n: Any) -> str:
     n = int(n or 0)
     if n >= 1_000_000:
@@ -77,15 +128,12 @@ def _short(n: Any) -> str:
 def line(url: str, token: str | None, session: str | None) -> str:
     if session is None:
         return "cc-proxy: no session id from Claude Code"
-    request = urllib.request.Request(f"{url}/cc-proxy/session/{urllib.parse.quote(session, safe='')}")
-    if token:
-        request.add_header("x-api-key", token)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            data = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        reason = {401: "token refused", 404: "usage history off", 429: "too many failed tokens"}.get(exc.code)
-        return f"cc-proxy: {reason or f'answered {exc.code}'}"
+        status, body = get(url, "/cc-proxy/session/" + _quote(session), token)
+        if status != 200:
+            reason = {401: "token refused", 404: "usage history off", 429: "too many failed tokens"}.get(status)
+            return f"cc-proxy: {reason or f'answered {status}'}"
+        data = json.loads(body)
     except (OSError, ValueError):
         return f"cc-proxy: not reachable at {url}"
     last = data.get("last")
