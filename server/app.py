@@ -111,7 +111,7 @@ def create_app(
         budget=RetryBudget(settings.retry_stop_after),
     )
     app.ctx.state = state
-    setup_recording(state, settings.metrics)
+    setup_recording(state, metrics=settings.metrics, usage=settings.usage)
     app.ctx.stop_reload = None
     app.ctx.reload_task = None
     app.ctx.on_stopping = None  # set by the serve command's interrupt handling (server/interrupt.py)

@@ -26,6 +26,7 @@ class ServeSettings:
     body_timeout: float = 15.0  # total seconds to receive a request body after its head (0: no limit)
     max_connections_per_ip: int = 256  # open connections per peer address (C8); 0 = no cap
     metrics: bool = True  # Prometheus /metrics and its per-request recording
+    usage: bool = True  # False: no usage history whatever the config says (serve --no-usage)
 
     def bind(self, snapshot: Snapshot) -> tuple[str, int]:
         host = self.host if self.host is not None else snapshot.server.host

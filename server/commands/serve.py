@@ -68,6 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "config_changed; keys and bodies are never logged at any level)")
     parser.add_argument("--no-metrics", action="store_true",
                         help="no Prometheus /metrics (and none of its per-request counting)")
+    parser.add_argument("--no-usage", action="store_true",
+                        help="write no usage history this run, whatever server.usage.enabled says")
     parser.add_argument("--reload-debounce-ms", type=int, default=1600, metavar="MS",
                         help="wait this long for a burst of file changes to settle before reloading (default 1600)")
 
@@ -137,6 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
         body_timeout=max(0.0, args.body_timeout),
         max_connections_per_ip=max(0, args.max_connections_per_ip),
         metrics=not args.no_metrics,
+        usage=not args.no_usage,
     )
     host, port = settings.bind(snapshot)
     refusal = bind_refusal(host, snapshot.server.auth_token, settings.allow_insecure_bind)

@@ -11,7 +11,7 @@ from cc_proxy.server.state import ServerState
 log = logging.getLogger("cc_proxy")
 
 
-def setup_recording(state: ServerState, metrics: bool) -> None:
+def setup_recording(state: ServerState, *, metrics: bool, usage: bool) -> None:
     snapshot = state.holder.current
     if metrics:
         from cc_proxy.server.observe.metrics import Metrics
@@ -33,7 +33,7 @@ def setup_recording(state: ServerState, metrics: bool) -> None:
     server = snapshot.server
     if server.traces_endpoint:
         setup_traces(state, server.traces_endpoint, server.traces_service_name)
-    if server.usage_enabled:
+    if usage and server.usage_enabled:
         path = database_path(server.usage_path, snapshot.config_file)
         state.usage = UsageWriter(path, server.usage_retention_days)
         state.recorder.add(state.usage)
