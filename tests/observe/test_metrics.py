@@ -129,3 +129,18 @@ def test_two_workers_add_up(tmp_path: Path) -> None:
                 assert total(samples, "cc_proxy_in_flight") == 0
         finally:
             stack.proxy.stop()
+
+
+def test_recording_can_be_turned_off(tmp_path: Path) -> None:
+    with FakeUpstream() as fake:
+        stack = observe_stack(tmp_path, fake, args=("--no-metrics", "--no-usage"))
+        try:
+            fake.always("/v1/messages", A.auto(A.message(A.text("ok"), usage=USAGE)))
+            assert stack.post("/v1/messages", ASK).status_code == 200
+            assert httpx.get(stack.url + "/metrics").status_code == 404
+            assert httpx.get(stack.url + "/cc-proxy/usage").status_code == 404
+            assert httpx.get(stack.url + "/cc-proxy/live").json()["usage_history"] is False
+        finally:
+            stack.proxy.stop()
+    assert not (tmp_path / "usage.sqlite3").exists()
+    assert '"tokens_in":1200' in stack.proxy.log()  # the log line still has the answer's usage
