@@ -67,14 +67,10 @@ sys.addaudithook(_watch_outside_reads)
 # (server/instance.py): a throw-away one for the session, inherited by every child, never the user's own.
 TEST_STATE_HOME = tempfile.mkdtemp(prefix="cc-proxy-test-state-")
 os.environ["XDG_STATE_HOME"] = TEST_STATE_HOME
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Proxies the tests start keep their usage history (platformdirs' user data directory) in a
-    directory of this session, never in the user's own: XDG_DATA_HOME is inherited by every child."""
-    data_home = tempfile.mkdtemp(prefix="cc-proxy-test-data-")
-    os.environ["XDG_DATA_HOME"] = data_home
-    config.add_cleanup(lambda: shutil.rmtree(data_home, ignore_errors=True))
+# and their usage history (server/observe/usage_db.py) in the user's data directory: the same, so no test
+# server ever writes the user's own usage.sqlite3
+TEST_DATA_HOME = tempfile.mkdtemp(prefix="cc-proxy-test-data-")
+os.environ["XDG_DATA_HOME"] = TEST_DATA_HOME
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

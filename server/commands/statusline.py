@@ -6,7 +6,8 @@ session's cost so far. Stdlib only and one loopback request, so it answers in a 
 the proxy is down it says so instead of failing.
 
 Which proxy: --url, else $CC_PROXY_URL, else $ANTHROPIC_BASE_URL (what Claude Code itself talks to),
-else the host, port and mount prefix of cc-proxy.json found as `serve` finds it.
+else the running server of cc-proxy.json (found as `serve` finds it) by its PID file, else that
+config's host, port and mount prefix.
 """
 
 from __future__ import annotations
@@ -45,24 +46,45 @@ def _session_id(text: str) -> str | None:
 
 
 def _proxy(args: argparse.Namespace) -> tuple[str, str | None]:
-    token = next((os.environ[v] for v in TOKEN_VARS if os.environ.get(v)), None)
+    """(URL, token). The token: $CC_PROXY_TOKEN, $ANTHROPIC_AUTH_TOKEN, $ANTHROPIC_API_KEY, else the
+    config's server.auth_token (a `${VAR}` read from the environment)."""
+    from cc_proxy.server.config_locate import locate_config
+
+    config_path = locate_config(args.config)
+    server = _server_section(config_path)
+    token = next((os.environ[v] for v in TOKEN_VARS if os.environ.get(v)), None) or _config_token(server)
     url = args.url or os.environ.get("CC_PROXY_URL") or os.environ.get("ANTHROPIC_BASE_URL")
     if url:
         return url.rstrip("/"), token
-    from cc_proxy.server.config_locate import locate_config
+    from cc_proxy.server.instance import find_instance
 
-    path = locate_config(args.config)
-    if path is None:
-        return DEFAULT_URL, token
-    try:
-        with open(path, "rb") as fh:
-            server = json.load(fh).get("server", {})
-    except (OSError, ValueError, AttributeError):
-        return DEFAULT_URL, token
+    instance = find_instance(config_path)  # the PID file of the server serving this config
+    if instance is not None:
+        return instance.url.rstrip("/"), token
     host = str(server.get("host", "127.0.0.1"))
     host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     prefix = str(server.get("mount_prefix", "")).rstrip("/")
     return f"http://{host}:{server.get('port', 3456)}{prefix}", token
+
+
+def _server_section(config_path: str | None) -> dict[str, Any]:
+    if config_path is None:
+        return {}
+    try:
+        with open(config_path, "rb") as fh:
+            server = json.load(fh).get("server", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return server if isinstance(server, dict) else {}
+
+
+def _config_token(server: dict[str, Any]) -> str | None:
+    token = server.get("auth_token")
+    if not isinstance(token, str) or not token:
+        return None
+    if token.startswith("${") and token.endswith("}"):
+        return os.environ.get(token[2:-1]) or None
+    return token
 
 
 def _quote(text: str) -> str:

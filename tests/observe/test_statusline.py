@@ -45,7 +45,9 @@ def test_the_line_names_the_sessions_route_model_and_cost(observed: Stack, tmp_p
     assert "session $" in line
     # As Claude Code runs it: ANTHROPIC_BASE_URL is the proxy it talks to
     assert statusline(env={"ANTHROPIC_BASE_URL": observed.url}) == line
-    # From cc-proxy.json's address, as `serve` finds it
+    # The running server of a config, found by its PID file (as every command finds it)
+    assert statusline("--config", str(observed.config_path)) == line
+    # From cc-proxy.json's address when no server of that config runs
     port = observed.url.rsplit(":", 1)[1]
     config = tmp_path / "cc-proxy.json"
     config.write_text(json.dumps({"server": {"host": "127.0.0.1", "port": int(port)}}))
