@@ -137,13 +137,16 @@ def translate_request(target: ResolvedModel, request: dict[str, Any], session_id
 
 
 def _reasoning(request: Mapping[str, Any], profile: Profile) -> dict[str, Any]:
-    if thinking_mode(request) not in ("enabled", "adaptive"):
+    """`{effort, summary}` with thinking on; thinking disabled: the lowest effort and no summary (a
+    reasoning model always reasons; left at its default it may spend a small max_tokens on thought)."""
+    mode = thinking_mode(request)
+    if mode not in ("enabled", "adaptive", "disabled"):
         return {}
     reasoning: dict[str, Any] = {}
     effort = requested_effort(request, profile.reasoning_efforts)
     if effort is not None:
         reasoning["effort"] = effort
-    if profile.reasoning_summary is not None:
+    if mode != "disabled" and profile.reasoning_summary is not None:
         reasoning["summary"] = profile.reasoning_summary
     return reasoning
 
