@@ -41,6 +41,7 @@ DESCRIPTIONS: dict[str, str] = {
     "native_context_edits": "context_management edit types the upstream applies itself (the proxy applies the rest).",
     "safeguards_native": "The upstream answers Claude Code's auto-mode `safeguards` itself.",
     "beta_reject": "`anthropic-beta` values never forwarded (globs).",
+    "pdf_files": "PDF documents are accepted as files; false: their extracted text is sent instead.",
     "session_fields": 'OpenAI-format fields set to the Claude Code session id, e.g. ["prompt_cache_key"].',
     "model_path_prefix": 'Path of a model under base_url (Gemini format): "/v1beta/models/" or Vertex "/models/".',
     "api_key_header": 'Header the key goes in: "authorization" (Bearer), "x-api-key" or "x-goog-api-key".',

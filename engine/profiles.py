@@ -76,6 +76,7 @@ class Profile:
     # send_user) ---
     # Function tools (and text.format) are sent `strict: true` when their schema qualifies for
     # OpenAI's strict mode (every object closed, every property required); otherwise `strict: false`.
+    # Chat Completions: the structured output's `response_format.json_schema` only.
     strict_tools: bool = False
     # `reasoning.summary` requested with thinking on (None: not requested, thinking blocks stay empty).
     reasoning_summary: Literal["auto", "concise", "detailed"] | None = "auto"
@@ -95,6 +96,9 @@ class Profile:
     # OpenAI-dialect fields that get Claude Code's session id (`prompt_cache_key`: prompt caches hit
     # across a session; `user`), unless a rule or the model's params set them.
     session_fields: tuple[str, ...] = ()
+    # PDF `document` blocks are accepted as files (Anthropic documents, OpenAI `file` parts, Gemini inline
+    # data); False: the proxy sends their extracted text instead (engine/emulate/documents.py).
+    pdf_files: bool = True
     # --- Gemini generateContent ---
     # Path of a model under base_url: Google AI "/v1beta/models/" (base https://generativelanguage.googleapis.com);
     # Vertex AI "/models/" under a base URL that ends in .../locations/{location}/publishers/google.
@@ -128,6 +132,7 @@ _ANTHROPIC_COMPATIBLE = Profile(
     drop_fields=("context_management", "output_config", "safeguards", "container", "mcp_servers"),
     drop_tool_fields=("defer_loading", "strict", "eager_input_streaming", "input_examples"),
     system_messages="to_system",
+    pdf_files=False,
 )
 
 _OPENAI = Profile(
@@ -167,7 +172,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
     for p in (
         _ANTHROPIC,
         _ANTHROPIC_COMPATIBLE,
-        replace(_OPENAI, session_fields=("prompt_cache_key",)),
+        replace(_OPENAI, session_fields=("prompt_cache_key",), strict_tools=True),
         _OPENAI_RESPONSES,  # its wire sends the session id as prompt_cache_key itself
         _GEMINI,
         replace(_GEMINI, name="gemini-3", thinking_config="level", reasoning_efforts=("low", "high")),
@@ -175,6 +180,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="openai-compatible",
+            pdf_files=False,
             max_tokens_field="max_tokens",
             system_role="system",
             max_stop_sequences=None,
@@ -194,6 +200,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="deepseek",
+            pdf_files=False,
             max_tokens_field="max_tokens",
             system_role="system",
             reasoning_request="thinking",
@@ -207,6 +214,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="groq",
+            pdf_files=False,
             max_tokens_field="max_tokens",
             system_role="system",
             reasoning_request="none",
@@ -218,6 +226,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="ollama",
+            pdf_files=False,
             inline_system_messages=False,
             max_tokens_field="max_tokens",
             system_role="system",
@@ -227,6 +236,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="vllm",
+            pdf_files=False,
             inline_system_messages=False,
             max_tokens_field="max_tokens",
             system_role="system",
@@ -237,6 +247,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         replace(
             _OPENAI,
             name="llamacpp",
+            pdf_files=False,
             inline_system_messages=False,
             max_tokens_field="max_tokens",
             system_role="system",

@@ -31,6 +31,7 @@ from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.decoded_body import DecodedTooLarge, UnsupportedEncoding
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, bad_request, error_body
+from cc_proxy.server.pdf_text import pdf_text
 from cc_proxy.server.retry import RETRYABLE_STATUSES, RetryBudget, backoff, retry_delay
 from cc_proxy.server.scrub import Scrubber, scrubber_for
 from cc_proxy.server.upstream import (
@@ -141,7 +142,13 @@ def translation_context(
         early_input_tokens=early if translated and body_size > 0 else None,
         stop_sequences=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
         context_management=context_management,
+        omit_thinking=_thinking_omitted(decision.request),
     )
+
+
+def _thinking_omitted(request: Mapping[str, Any]) -> bool:
+    thinking = request.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("display") == "omitted"
 
 
 async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
@@ -175,7 +182,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, err)
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
-    prepared = prepare(target, decision.request, decision.features, ex.client_headers)
+    prepared = prepare(target, decision.request, decision.features, ex.client_headers, pdf_text)
     try:
         upstream_request = wire.build_request(target, prepared.request, prepared.headers)
         refuse_unsendable_headers(upstream_request.headers, credentials)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from cc_proxy.engine.emulate.report import report_in_event, report_in_message
+from cc_proxy.engine.emulate.report import AnswerReport
 from cc_proxy.engine.snapshot import ResolvedModel, Snapshot
 from cc_proxy.engine.wire import anthropic
 from cc_proxy.engine.wire.errors import anthropic_error_from_json, anthropic_error_from_upstream
@@ -162,7 +162,8 @@ class _TranslatedStream:
     def __init__(self, translator: StreamTranslator, ctx: TranslationContext) -> None:
         self._decoder = SSEDecoder()
         self._translator = translator
-        self._ctx = ctx if ctx.context_management is not None else None  # the common case: nothing to add
+        report = AnswerReport(ctx)
+        self._report = report if report.active else None  # None: nothing to add or hide
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[SSEEvent] = []
@@ -188,8 +189,8 @@ class _TranslatedStream:
     def _encode(self, events: list[SSEEvent]) -> bytes:
         if not events:
             return b""
-        if self._ctx is not None:
-            events = [report_in_event(e, self._ctx) for e in events]
+        if self._report is not None:
+            events = self._report.events(events)
         return b"".join([encode(e) for e in events])
 
 
@@ -257,7 +258,8 @@ class TranslatedWire:
         return built
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
-        return orjson.dumps(report_in_message(self.prepare().translate_response(orjson.loads(body), ctx), ctx))
+        message = self.prepare().translate_response(orjson.loads(body), ctx)
+        return orjson.dumps(AnswerReport(ctx).message(message))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
         return _TranslatedStream(self.prepare().StreamTranslator(ctx), ctx)

@@ -10,6 +10,8 @@ own. What runs is profile data (`engine.profiles.Profile`), never a provider nam
   and reported in the answer's `context_management.applied_edits` (`engine.emulate.context_edits`).
 - `safeguards` (Claude Code's auto mode) to an upstream that cannot answer them (`safeguards_native`):
   dropped, and said so (Claude Code then refuses the actions that needed the check, naming the proxy).
+- PDF `document` blocks (also inside `tool_result`) to an upstream that takes no files (`pdf_files`):
+  their extracted text, marked as such (`engine.emulate.documents`; the server injects the extractor).
 - Claude Code's session id into the profile's `session_fields` (e.g. OpenAI's `prompt_cache_key`), so
   prompt caches hit across a session.
 - `anthropic-beta` values of features the proxy emulates are not forwarded (the upstream would not know
@@ -28,6 +30,7 @@ from typing import Any
 
 from cc_proxy.engine.emulate.context_edits import EMULATED_EDITS, apply_edits
 from cc_proxy.engine.emulate.deferred_tools import hide_deferred_tools
+from cc_proxy.engine.emulate.documents import PdfText, documents_as_text
 from cc_proxy.engine.features import Features
 from cc_proxy.engine.snapshot import ResolvedModel
 
@@ -49,9 +52,14 @@ class Prepared:
 
 
 def prepare(
-    target: ResolvedModel, request: dict[str, Any], features: Features, headers: Mapping[str, str]
+    target: ResolvedModel,
+    request: dict[str, Any],
+    features: Features,
+    headers: Mapping[str, str],
+    pdf_text: PdfText | None = None,
 ) -> Prepared:
-    """Emulate, for `target`, what its upstream does not do itself (see the module docstring)."""
+    """Emulate, for `target`, what its upstream does not do itself (see the module docstring).
+    `pdf_text` is the server's PDF text extractor (the engine parses no files itself)."""
     profile = target.provider.profile
     notes: list[str] = []
     dropped_betas: list[str] = []
@@ -70,6 +78,8 @@ def prepare(
 
         request, applied = apply_edits(request, emulated, lambda: features.tokens, count, notes)
         dropped_betas.extend(CONTEXT_BETAS)
+    if not profile.pdf_files:
+        request = documents_as_text(request, pdf_text, notes)
     if not profile.safeguards_native and "safeguards" in request:
         request = {k: v for k, v in request.items() if k != "safeguards"}
         dropped_betas.extend(SAFEGUARD_BETAS)

@@ -30,6 +30,7 @@ import orjson
 from cc_proxy.engine.snapshot import ResolvedModel
 from cc_proxy.engine.wire.openai_tools import tool_choice, tool_definitions
 from cc_proxy.engine.wire.reasoning import read_thinking_block, reasoning_fields
+from cc_proxy.engine.wire.responses_tools import strict_qualifies
 from cc_proxy.engine.wire.types import UpstreamRequest
 
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
@@ -121,7 +122,10 @@ def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[st
     if isinstance(output_format, dict) and output_format.get("type") == "json_schema":
         schema = output_format.get("schema")
         if isinstance(schema, dict):
-            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+            json_schema: dict[str, Any] = {"name": "output", "schema": schema}
+            if profile.strict_tools:  # enforced where the schema is inside OpenAI's strict subset
+                json_schema["strict"] = strict_qualifies(schema)
+            body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
 
     user_id = _dict(request.get("metadata")).get("user_id")
     if profile.send_user and isinstance(user_id, str) and user_id:

@@ -16,8 +16,10 @@ the upstream's `reasoning_details` list (OpenRouter), `{"r": {...}}` with an Ope
 `reasoning` item minus its summary (`id`, `encrypted_content`: store false keeps nothing at OpenAI, so
 the encrypted item itself goes back as an input item next turn), or `{"t": "..."}` with a Gemini
 `thoughtSignature` (`"k": "text"` when it came on a text part, not a thought: engine.wire.gemini_stream).
-Keys are sorted, so a streamed answer and the same answer in one piece sign identically. The text itself is not repeated
-(it is the block's `thinking`). The prefix cannot occur in a real Anthropic signature (base64 has no
+Keys are sorted, so a streamed answer and the same answer in one piece sign identically. The text itself
+is not repeated (it is the block's `thinking`), except as `"x"` when the block goes out empty
+(`thinking.display: "omitted"`, engine/emulate/report.py): the text then rides in the signature, as
+Anthropic's own encrypted one does. The prefix cannot occur in a real Anthropic signature (base64 has no
 `.`), so `is_proxy_signature` tells ours apart: an Anthropic-format upstream must drop such blocks, and
 an OpenAI-dialect upstream drops every thinking block that is not ours. A signature that does not
 decode is treated as foreign.
@@ -52,6 +54,28 @@ def make_signature(
     return SIGNATURE_PREFIX + raw.decode("ascii")
 
 
+def sign_text(signature: str, text: str) -> str:
+    """Our signature with the reasoning text inside it (`"x"`), for a thinking block sent empty
+    (`thinking.display: "omitted"`); any other signature, or no text, is returned as it is."""
+    payload = _payload(signature) if text else None
+    if payload is None:
+        return signature
+    payload["x"] = text
+    raw = base64.urlsafe_b64encode(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
+    return SIGNATURE_PREFIX + raw.decode("ascii")
+
+
+def _payload(signature: object) -> dict[str, Any] | None:
+    if not isinstance(signature, str) or not signature.startswith(SIGNATURE_PREFIX):
+        return None
+    encoded = signature[len(SIGNATURE_PREFIX) :]
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def is_proxy_signature(signature: object) -> bool:
     return isinstance(signature, str) and signature.startswith(SIGNATURE_PREFIX)
 
@@ -68,19 +92,12 @@ class ProxyReasoning:
 
 def read_thinking_block(block: dict[str, Any]) -> ProxyReasoning | None:
     """Our thinking block -> its reasoning; None for Anthropic-signed, foreign or corrupt ones."""
-    signature = block.get("signature")
-    if not isinstance(signature, str) or not signature.startswith(SIGNATURE_PREFIX):
-        return None
-    encoded = signature[len(SIGNATURE_PREFIX) :]
-    try:
-        payload = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    if not isinstance(payload, dict):
+    payload = _payload(block.get("signature"))
+    if payload is None:
         return None
     details = payload.get("d")
     item = payload.get("r")
-    text = block.get("thinking")
+    text = payload.get("x") if isinstance(payload.get("x"), str) else block.get("thinking")
     return ProxyReasoning(
         text=text if isinstance(text, str) else "",
         details=details if isinstance(details, list) and details else None,

@@ -45,6 +45,8 @@ class TranslationContext:
     # The answer's `context_management` (`{"applied_edits": [...]}`) when the proxy applied the edits
     # (engine.emulate): added to the message, or to a stream's message_delta, as the API does.
     context_management: Mapping[str, Any] | None = None
+    # `thinking.display: "omitted"`: thinking blocks go back empty, their text inside our signature.
+    omit_thinking: bool = False
 
     def input_tokens(self) -> int:
         """The input-token estimate: `count_input_tokens()` when given, else `input_tokens_estimate`."""

@@ -185,6 +185,7 @@ def build_report(
     from cc_proxy.engine.errors import ProxyError
     from cc_proxy.engine.features import Features
     from cc_proxy.engine.match import SECRET_HEADERS
+    from cc_proxy.server.pdf_text import pdf_text
 
     report: dict[str, Any] = {
         "config": snapshot.config_file,
@@ -220,7 +221,7 @@ def build_report(
     report["rule"] = decision.rule_id
     report["target"] = target_summary(decision)
     report["fallbacks"] = [f.alias for f in decision.fallbacks]
-    prepared = prepare(decision.target, decision.request, decision.features, headers)  # as serve does
+    prepared = prepare(decision.target, decision.request, decision.features, headers, pdf_text)  # as serve
     report["emulated"] = list(prepared.notes)
     report["upstream_headers"] = _upstream_headers(decision, prepared)
     report["request"] = prepared.request

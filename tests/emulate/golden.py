@@ -18,6 +18,7 @@ from typing import Any
 from cc_proxy.engine.emulate import Prepared, prepare
 from cc_proxy.engine.features import Features
 from cc_proxy.engine.tokens import TokenEstimator
+from cc_proxy.server.pdf_text import pdf_text
 from tests.openai.support import make_target
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases" / "emulate"
@@ -49,7 +50,7 @@ def prepare_case(name: str, request: dict[str, Any]) -> Prepared:
     case = load_case(name)
     target = make_target(case.get("profile", "openai"), **case.get("target", {}))
     headers: dict[str, str] = case.get("headers", {})
-    return prepare(target, request, Features(request, headers, TokenEstimator(words)), headers)
+    return prepare(target, request, Features(request, headers, TokenEstimator(words)), headers, pdf_text)
 
 
 def run_case(name: str) -> dict[str, Any]:

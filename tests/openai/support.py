@@ -65,4 +65,6 @@ def make_ctx(target: ResolvedModel, **kw: Any) -> TranslationContext:
         new_id=counter_ids(),
         input_tokens_estimate=kw.get("input_tokens_estimate", 0),
         stop_sequences=tuple(kw.get("stop_sequences", ())),
+        context_management=kw.get("context_management"),
+        omit_thinking=kw.get("omit_thinking", False),
     )

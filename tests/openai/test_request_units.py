@@ -145,3 +145,24 @@ requests = st.fixed_dictionaries(
 def test_any_request_gives_a_valid_openai_body(request: dict[str, Any], profile: str) -> None:
     body = translate_request(make_target(profile), request)
     check_request_body(body)
+
+
+CLOSED = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"],
+          "additionalProperties": False}
+OPEN = {"type": "object", "properties": {"title": {"type": "string"}, "tags": {"type": "array"}}, "required": ["title"]}
+
+
+@pytest.mark.parametrize(
+    ("profile", "schema", "expected"),
+    [
+        ("openai", CLOSED, {"name": "output", "schema": CLOSED, "strict": True}),  # enforced
+        ("openai", OPEN, {"name": "output", "schema": OPEN, "strict": False}),  # outside the strict subset: said so
+        ("openai-compatible", CLOSED, {"name": "output", "schema": CLOSED}),  # the profile claims no strict mode
+    ],
+)
+def test_structured_output_is_strict_where_the_profile_and_schema_allow(
+    profile: str, schema: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    request = {**BASE, "output_config": {"format": {"type": "json_schema", "schema": schema}}}
+    body = translate_request(make_target(profile), request)
+    assert body["response_format"] == {"type": "json_schema", "json_schema": expected}

@@ -11,6 +11,7 @@ import httpx
 from cc_proxy.engine.emulate.context_edits import CLEARED_RESULT
 from tests.conftest import ProxyFactory, claude_code_fixture
 from tests.fakes import openai_stream as O
+from tests.fakes.pdf import text_pdf_base64
 from tests.fakes.responses import Json, Stream
 from tests.fakes.server import FakeUpstream
 from tests.server.conftest import Stack
@@ -129,3 +130,41 @@ def test_session_id_becomes_prompt_cache_key_and_subagents_take_their_route(
     assert first["model"] == "gpt-cheap" and second["model"] == "gpt-main"
     session = captured["headers"]["x-claude-code-session-id"]
     assert first["prompt_cache_key"] == second["prompt_cache_key"] == session  # one cache key per session
+
+
+def test_a_pdf_in_a_tool_result_reaches_a_files_less_upstream_as_extracted_text(
+    proxy_server: ProxyFactory, fake_upstream: FakeUpstream
+) -> None:
+    """Claude Code's Read tool sends a PDF as a document inside tool_result; vllm takes no files."""
+    fake_upstream.always("/v1/chat/completions", Json(O.chat_completion(content="99 EUR")))
+    config = _config(fake_upstream)
+    config["providers"]["up"]["profile"] = "vllm"
+    proxy = proxy_server(config)
+    document = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                               "data": text_pdf_base64("Invoice 42: total 99 EUR")}}
+    body = {"model": "claude-opus-5-5", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "what is the total of invoice.pdf?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read",
+                                           "input": {"file_path": "invoice.pdf"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [document]}]},
+    ]}
+    answer = httpx.post(proxy.url + "/v1/messages", json=body, headers={"x-api-key": "k"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    tool_message = next(m for m in fake_upstream.requests[0].json["messages"] if m["role"] == "tool")
+    assert "text extracted by cc-proxy" in tool_message["content"]
+    assert "Invoice 42: total 99 EUR" in tool_message["content"]
+
+
+def test_thinking_display_omitted_streams_signed_empty_thinking(stack: Stack) -> None:
+    chunks = O.chat_stream(reasoning=["Let me ", "think."], content=["Hi."], finish_reason="stop")
+    stack.fake.add("/v1/chat/completions", Stream(chunks))
+    body = {"model": "gpt-4o", "max_tokens": 50, "stream": True, "thinking": {"type": "adaptive", "display": "omitted"},
+            "messages": [{"role": "user", "content": "hi"}]}
+    answer = stack.post("/v1/messages", body)
+    assert answer.status_code == 200, answer.text
+    payloads = [json.loads(line[6:]) for line in answer.text.splitlines() if line.startswith("data: ")]
+    deltas = [p["delta"]["type"] for p in payloads if p["type"] == "content_block_delta"]
+    assert "thinking_delta" not in deltas and deltas.count("signature_delta") == 1 and "text_delta" in deltas
+    start = next(p for p in payloads if p["type"] == "content_block_start")
+    assert start["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
+    assert "think." not in answer.text  # the reasoning travels only inside the (base64) signature
