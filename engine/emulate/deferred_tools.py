@@ -1,7 +1,8 @@
 """Tool search for upstreams without it: deferred tools stay hidden until a `tool_reference` loads them.
 
-Claude Code sends every MCP and deferred tool with its full schema and `defer_loading: true`, plus a
-client-side `ToolSearch` tool whose `tool_result` holds `tool_reference` blocks naming the tools it
+Claude Code sends deferred tools with `defer_loading: true` (2.1.332: a `DeferredToolPlaceholder`, "never
+call this tool", and each MCP tool once ToolSearch found it; other clients may send every schema), plus
+a client-side `ToolSearch` tool whose `tool_result` holds `tool_reference` blocks naming the tools it
 found. The Anthropic API shows the model only the tools not deferred and those some `tool_reference`
 in the conversation has loaded, and expands each reference in place. Here the same, as data:
 

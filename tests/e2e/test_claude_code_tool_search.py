@@ -1,7 +1,9 @@
 """Tool search emulated for an OpenAI-format upstream, with the real Claude Code CLI and a real stdio MCP
-server (tests/e2e/mcp_stdio_server.py): Claude Code sends the MCP tools deferred; the proxy offers the
-upstream only the tools not deferred, the model calls ToolSearch, the next request carries the tool the
-search loaded (and only that one), the model calls it, the MCP server runs it, and the request after
+server with six tools (tests/e2e/mcp_stdio_server.py). Claude Code 2.1.332 names the deferred MCP tools in
+a system message and sends, besides the ordinary tools, a `DeferredToolPlaceholder` and (once ToolSearch
+found it) each loaded tool with `defer_loading: true`. Through the proxy the upstream never sees the
+placeholder; the model calls ToolSearch, the next request carries the tool the search loaded (and only
+that one) as an ordinary function, the model calls it, the MCP server runs it, and the request after
 that still carries it."""
 
 from __future__ import annotations
