@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -123,6 +124,35 @@ class _AnthropicStream:
         return self._relay.error is not None
 
 
+class _ReportedStream:
+    """An Anthropic-format stream whose `message_delta` must carry what the proxy applied (context edits
+    for an Anthropic-compatible upstream that lacks them): the whole events the relay lets out are
+    decoded, reported on (engine.emulate.report) and encoded again. Used only for those answers."""
+
+    def __init__(self, inner: _AnthropicStream, report: AnswerReport) -> None:
+        self._inner = inner
+        self._report = report
+        self._decoder = SSEDecoder()
+
+    def feed(self, chunk: bytes) -> bytes:
+        out = self._inner.feed(chunk)
+        if not out:
+            return out
+        events = self._report.events(self._decoder.feed(out))
+        return b"".join([encode(e) for e in events])
+
+    def finish(self) -> bytes:
+        return self._inner.finish()
+
+    @property
+    def complete(self) -> bool:
+        return self._inner.complete
+
+    @property
+    def errored(self) -> bool:
+        return self._inner.errored
+
+
 class ReplayedStream:
     """The adapter of a stream synthesised whole from a JSON answer (engine.wire.replay): every byte is
     already held, nothing more arrives, and it is complete."""
@@ -194,6 +224,11 @@ class _TranslatedStream:
         return b"".join([encode(e) for e in events])
 
 
+def _anthropic_report(ctx: TranslationContext) -> AnswerReport:
+    """Anthropic-format thinking blocks are the upstream's own (signed by it): never emptied here."""
+    return AnswerReport(replace(ctx, omit_thinking=False))
+
+
 def _error_from_upstream(status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
     """Any upstream error as an Anthropic error, by the one table in engine.wire.errors (reliability
     U18/U19: redirects, HTML and garbage become a 502 quoting at most 200 redacted bytes)."""
@@ -217,10 +252,14 @@ class AnthropicWire:
         # `type` may be missing on a compatible upstream; a message always has a content list
         if payload.get("type", "message") != "message" or not isinstance(payload.get("content"), list):
             raise NotAMessage("no message type and content list")
-        return orjson.dumps(anthropic.translate_response(payload, ctx))
+        message = anthropic.translate_response(payload, ctx)
+        if ctx.context_management is not None:
+            message = _anthropic_report(ctx).message(message)
+        return orjson.dumps(message)
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:
-        return _AnthropicStream(ctx)
+        inner = _AnthropicStream(ctx)
+        return _ReportedStream(inner, _anthropic_report(ctx)) if ctx.context_management is not None else inner
 
     def error(self, status: int, body: bytes, content_type: str) -> tuple[int, bytes]:
         # An Anthropic-format error body passes through unchanged (clients read its exact type/message).

@@ -19,13 +19,15 @@ own. What runs is profile data (`engine.profiles.Profile`), never a provider nam
 
 Each step returns the request unchanged (the same object) when it has nothing to do, so a request that
 uses none of these features costs a few key look-ups. `Prepared.notes` says what was done, for
-`cc-proxy explain` and the request log.
+`cc-proxy explain`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 from cc_proxy.engine.emulate.context_edits import EMULATED_EDITS, apply_edits
@@ -89,7 +91,7 @@ def prepare(
         )
     if profile.session_fields:
         request = _session_fields(request, profile.session_fields, features.session_id, notes)
-    if dropped_betas:
+    if dropped_betas and _forwards_betas(profile.forward_headers):
         headers = _without_betas(headers, tuple(dropped_betas), notes)
     cm = {"applied_edits": applied} if applied else None
     return Prepared(request, headers, tuple(notes), cm)
@@ -101,6 +103,12 @@ def _session_fields(request: dict[str, Any], fields: tuple[str, ...], session: s
         return request
     notes.append(f"session id sent as {', '.join(missing)}")
     return {**request, **dict.fromkeys(missing, session)}
+
+
+@lru_cache(maxsize=64)
+def _forwards_betas(forward_headers: tuple[str, ...]) -> bool:
+    """The profile forwards `anthropic-beta` at all (OpenAI-format wires forward no client header)."""
+    return any(fnmatchcase("anthropic-beta", glob.lower()) for glob in forward_headers)
 
 
 def _without_betas(headers: Mapping[str, str], prefixes: tuple[str, ...], notes: list[str]) -> Mapping[str, str]:

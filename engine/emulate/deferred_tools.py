@@ -24,7 +24,12 @@ LOADED_TEXT = "Tool {name} is loaded: it can be called now."
 
 def hide_deferred_tools(request: dict[str, Any], defer: bool, notes: list[str]) -> dict[str, Any]:
     tools = request.get("tools")
-    if not isinstance(tools, list) or not any(_deferred(t) for t in tools):
+    if type(tools) is not list:
+        return request
+    for tool in tools:  # the common case, no deferred tool, in one plain loop (per request)
+        if type(tool) is dict and tool.get("defer_loading") is True:
+            break
+    else:
         return request
     out = dict(request)
     loaded, messages = _expand_references(request.get("messages"))

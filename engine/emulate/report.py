@@ -1,7 +1,7 @@
 """What the proxy emulates in a translated answer, as the Anthropic API would answer (engine.emulate):
 
 - the applied `context_management` edits go on the message (JSON answers) or on the stream's
-  `message_delta`;
+  `message_delta` (Anthropic-compatible upstreams too: server/wire_registry.py `_ReportedStream`);
 - `thinking.display: "omitted"` (what Claude Code asks for): thinking blocks come back empty but signed,
   the stream sends no `thinking_delta`, only the `signature_delta`. The reasoning text moves into our
   signature (engine.wire.reasoning), so the next request can still hand it back to upstreams that want

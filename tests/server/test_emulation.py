@@ -168,3 +168,23 @@ def test_thinking_display_omitted_streams_signed_empty_thinking(stack: Stack) ->
     start = next(p for p in payloads if p["type"] == "content_block_start")
     assert start["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
     assert "think." not in answer.text  # the reasoning travels only inside the (base64) signature
+
+
+def test_context_edits_for_an_anthropic_compatible_upstream_are_reported_too(stack: Stack) -> None:
+    from tests.fakes import anthropic_stream as A
+
+    stack.fake.add("/compat/v1/messages", Json(A.message(A.text("done"))))
+    stack.fake.add("/compat/v1/messages", Stream(A.message_stream(A.message(A.text("done")))))
+    plain = stack.post("/v1/messages", {**_body(False), "model": "compat-x"})
+    streamed = stack.post("/v1/messages", {**_body(True), "model": "compat-x"})
+    assert plain.status_code == streamed.status_code == 200, plain.text
+    applied = plain.json()["context_management"]["applied_edits"]
+    assert [(e["type"], e["cleared_tool_uses"]) for e in applied] == [("clear_tool_uses_20250919", 2)]
+    deltas = [json.loads(line[6:]) for line in streamed.text.splitlines() if '"message_delta"' in line]
+    assert deltas[0]["context_management"] == {"applied_edits": applied}
+    assert streamed.text.rstrip().endswith('"message_stop"}')
+    for request in stack.fake.requests:
+        assert "context_management" not in request.json
+        user_blocks = [b for m in request.json["messages"] if m["role"] == "user" for b in m["content"]]
+        results = [b["content"] for b in user_blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+        assert results == [CLEARED_RESULT, CLEARED_RESULT, "output of step 2"]
