@@ -5,6 +5,7 @@ proves it), sends the output back as a function_call_output, and the final answe
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,52 @@ def test_codex_runs_a_shell_command_through_the_proxy(
     result = second[-1]["content"][0]
     assert result["type"] == "tool_result" and result["tool_use_id"] == CALL_ID
     assert "dropped" in proxy.log() and "web_search" in proxy.log()
+
+
+def native_exec_session(command: str) -> Any:
+    """The same session from an `openai-responses` upstream: Responses events straight through."""
+    from tests.fakes import openai_responses as R
+
+    def respond(req: RecordedRequest) -> Response:
+        items = req.json.get("input") or []
+        if any(i.get("type") == "function_call_output" and i.get("call_id") == "call_codex_1" for i in items):
+            answer = R.response([R.message("msg_2", FINAL)])
+        else:
+            call = R.function_call("fc_1", "call_codex_1", "exec_command", json.dumps({"cmd": command}))
+            answer = R.response([R.reasoning("rs_1", ["Run it."], encrypted="enc-upstream-own"), call])
+        return R.answer_for(req, answer)
+
+    return respond
+
+
+def test_codex_through_the_proxy_to_a_responses_upstream_gets_its_own_request_through(
+    proxy_server: ProxyFactory, fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    marker = tmp_path / "work" / "codex-native.txt"
+    fake_upstream.always("/v1/responses", native_exec_session(f"echo native > {marker}"))
+    config = {
+        "providers": {
+            "oai": {"format": "openai-responses", "base_url": f"{fake_upstream.url}/v1", "api_key": "${OAI_KEY}"}
+        },
+        "models": {"codex-main": {"provider": "oai", "model": "gpt-fake-5-codex", "max_tokens": "128k"}},
+        "routes": {"default": "codex-main"},
+    }
+    proxy = proxy_server(config, env={"OAI_KEY": PROVIDER_KEY})
+
+    run = run_codex("write the marker file", base_url=proxy.url, model="codex-main", scratch=tmp_path)
+
+    run.assert_ok()
+    assert marker.read_text() == "native\n", run.describe()
+    turns = fake_upstream.requests
+    assert [r.path for r in turns] == ["/v1/responses", "/v1/responses"]
+    first, second = (r.json for r in turns)
+    # Codex's own request, only the model name changed: its tools (web_search and namespaces included)
+    # and fields reach an upstream that understands them
+    assert first["model"] == "gpt-fake-5-codex" and first["store"] is False
+    assert {"type": "web_search", "external_web_access": True} in first["tools"]
+    assert any(t.get("type") == "namespace" for t in first["tools"])
+    # the upstream's own reasoning item came back through Codex untouched
+    assert any(
+        i.get("type") == "reasoning" and i.get("encrypted_content") == "enc-upstream-own" for i in second["input"]
+    )
+    assert any(i.get("type") == "function_call_output" and i["call_id"] == "call_codex_1" for i in second["input"])
