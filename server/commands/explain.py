@@ -27,6 +27,7 @@ EXIT_NO_ROUTE = EXIT_INVALID  # an invalid config, or the proxy would answer 404
 EXIT_BAD_INPUT = EXIT_USAGE  # an unreadable request or config file
 MAX_DIFF_LINE = 200
 FORMATS = ("auto", "anthropic", "openai-chat", "openai-responses")
+NATIVE_TARGET = {"openai-chat": "openai", "openai-responses": "openai-responses"}  # formats sent as they came
 FORMAT_BY_PATH = {
     "/v1/messages": "anthropic",
     "/v1/chat/completions": "openai-chat",
@@ -225,6 +226,9 @@ def build_report(
     report["emulated"] = list(prepared.notes)
     report["upstream_headers"] = _upstream_headers(decision, prepared)
     report["request"] = prepared.request
+    if "inbound" in report:
+        native = NATIVE_TARGET.get(report["inbound"]["format"]) == decision.target.provider.format
+        report["inbound"]["native"] = native
     label = f"to {decision.target.provider.name}"
     report["diff"] = request_diff(body, prepared.request, label)
     return report
@@ -299,6 +303,8 @@ def render_text(report: Mapping[str, Any]) -> str:
     out.append(f"  route      {route}" + (f" (rule {report['rule']})" if report["rule"] else ""))
     out.append(f"  target     {t['alias']}: provider {t['provider']} ({t['format']}), model {t['upstream_model']}")
     out.append(f"  fallbacks  {', '.join(report['fallbacks']) or 'none'}")
+    if inbound is not None and inbound.get("native"):
+        out.append("  upstream   the client's own request, with what the rules changed carried back (no translation)")
     beta = report["upstream_headers"].get("anthropic-beta")
     if t["format"] == "anthropic":
         out.append(f"  beta out   {beta or 'none'}")

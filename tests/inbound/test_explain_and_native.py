@@ -31,12 +31,13 @@ def estimator() -> TokenEstimator:
 
 def test_explain_decides_an_openai_chat_request_on_its_normalised_form() -> None:
     report = build_report(load_snapshot(SNAPSHOT), CHAT, {}, estimator(), "openai-chat")
-    assert report["inbound"] == {"format": "openai-chat", "dropped": ["seed"]}
+    assert report["inbound"] == {"format": "openai-chat", "dropped": ["seed"], "native": True}
     assert report["rule"] == "background" and report["target"]["alias"] == "deepseek"
     assert report["request"]["system"] == [{"type": "text", "text": "Be brief."}]
     text = render_text(report)
     assert "inbound   openai-chat: normalised to the engine's Anthropic form, then decided" in text
     assert "dropped   seed (no Anthropic equivalent)" in text
+    assert "upstream   the client's own request, with what the rules changed carried back" in text
 
 
 def test_explain_reports_a_request_the_front_door_refuses() -> None:
