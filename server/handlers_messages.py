@@ -18,6 +18,9 @@ from sanic.response import HTTPResponse
 
 from cc_proxy.engine.decide import Decision, decide
 from cc_proxy.engine.errors import ERROR_TYPE_BY_STATUS, ProxyError
+from cc_proxy.engine.inbound.native_stream import NativeStream
+from cc_proxy.engine.inbound.native_usage import answer_usage
+from cc_proxy.engine.inbound.native_usage import stream_usage as native_stream_usage
 from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.server.errors import JSON, new_request_id
 from cc_proxy.server.errors import error_response as anthropic_error_response
@@ -115,7 +118,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
             return None
         record.first_event_s = time.perf_counter() - started
         out_headers.update(result.headers)
-        # Usage is read from the Anthropic form; an answer already in the client's format has none.
+        # Usage is read from the Anthropic form, or from OpenAI's for an answer already in the client's.
         target_format = result.decision.target.provider.format
         native = target_format == inbound.native_format
         if result.adapter is None:
@@ -123,7 +126,9 @@ async def handle(request: Request, door: FrontDoor) -> None:
             fields["status"] = 200
             held = inbound.answer(result.held, target_format)
             await answer(request, HTTPResponse(held, 200, out_headers, content_type=JSON))
-            if not native:
+            if native:
+                record.usage = answer_usage(result.held)
+            else:
                 record.usage, record.stop_reason = message_usage(result.held)
             return None
         out_headers.update(SSE_HEADERS)
@@ -144,7 +149,9 @@ async def handle(request: Request, door: FrontDoor) -> None:
                 record.error_type = STREAM_ERROR
             if isinstance(result.adapter, RenderedStream):
                 record.usage, record.stop_reason = stream_usage(anthropic_held, result.adapter.delta_chunk)
-            elif not native:
+            elif isinstance(result.adapter, NativeStream):
+                record.usage = native_stream_usage(result.adapter.usage_chunk)
+            else:
                 record.usage, record.stop_reason = stream_usage(result.held, outcome.delta_chunk)
         return None
     except ProxyError as err:

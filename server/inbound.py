@@ -68,6 +68,8 @@ class Inbound:
         if self.renderer is None or target_format == self.native_format:
             return adapter, held, self.framing
         rendered = RenderedStream(adapter, self.renderer())
+        if DELTA_MARK in held:  # the gate held the whole (short) answer: its usage is in there
+            rendered.delta_chunk = held
         return rendered, rendered.render(held), rendered
 
 

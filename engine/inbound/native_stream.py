@@ -35,6 +35,7 @@ class NativeStream:
         self._tail = b""
         self.complete = False
         self.errored = False
+        self.usage_chunk: bytes | None = None  # the last chunk with a usage object (engine.inbound.native_usage)
 
     def feed(self, chunk: bytes) -> bytes:
         data = self._tail + chunk if self._tail else chunk
@@ -47,6 +48,8 @@ class NativeStream:
             self.complete = True
         elif any(error in out for error in self._errors):
             self.errored = True
+        if b'"usage":{' in out:
+            self.usage_chunk = out
         if self._model is not None:
             model = self._model
             out = _MODEL.sub(lambda _: model, out)
