@@ -112,9 +112,10 @@ class ProviderConfig(Strict):
         pattern=URL_PATTERN,
         description='Endpoint root without the API path, e.g. "https://api.anthropic.com" or ".../v1" (OpenAI).',
     )
-    api_key: NonEmpty | None = Field(
+    api_key: NonEmpty | Annotated[list[NonEmpty], Field(min_length=1, max_length=64)] | None = Field(
         default=None,
-        description='"${ENV_VAR}" (recommended), a literal key, or "forward" (send the client\'s own key).',
+        description='"${ENV_VAR}" (recommended), a literal key, "forward" (send the client\'s own key), or a '
+        'list of keys (a pool: each session sticks to one key, a rate-limited key is rested).',
     )
     headers: dict[StrictStr, StrictStr] = Field(
         default_factory=dict, description="Headers added to every upstream request; values may use ${ENV_VAR}."

@@ -111,6 +111,10 @@ class Profile:
     # Anthropic thinking -> `thinkingConfig`: a token "budget" (Gemini 2.5) or a "level" (Gemini 3,
     # from the effort clipped to reasoning_efforts).
     thinking_config: Literal["budget", "level"] = "budget"
+    # A 429 without retry-after, once no other key of the provider's pool is ready: "fallback" (the
+    # route's fallbacks, else the client: a spend limit or quota rarely clears in seconds) or "backoff"
+    # (one short jittered retry per attempt, for upstreams whose 429s are brief bursts).
+    rate_limit_retry: Literal["fallback", "backoff"] = "fallback"
 
 
 _ANTHROPIC = Profile(

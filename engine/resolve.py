@@ -135,6 +135,11 @@ def _check_provider(name: str, provider: Mapping[str, Any], loc: Locator) -> lis
         elif isinstance(wire_format, str) and BUILTIN_PROFILES[profile].format != wire_format:
             message = f"profile {profile!r} is for the {BUILTIN_PROFILES[profile].format} format, not {wire_format}"
             problems.append(loc.problem(at, "profile-format", message))
+    keys = provider.get("api_key")
+    for i, key in enumerate(keys if isinstance(keys, list) else ()):
+        if key == "forward":
+            message = '"forward" cannot be in a list of keys: a client\'s own key is never pooled with configured ones'
+            problems.append(loc.problem(_path("providers", name, "api_key", i), "forward-in-pool", message))
     for header in _mapping(provider.get("headers")):
         if not _HEADER_NAME.match(header):
             at = _path("providers", name, "headers", header)
@@ -233,22 +238,48 @@ def _header_value_problems(raw: str, value: str, at: str, what: str, env: _Env, 
     return problems
 
 
-def _api_key(name: str, raw: str | None, env: _Env, loc: Locator) -> tuple[ApiKey, list[ConfigProblem]]:
+def _api_key(
+    name: str, raw: str | None, env: _Env, loc: Locator, position: int = 0
+) -> tuple[ApiKey, list[ConfigProblem]]:
+    """One key; `position` > 0: the 1-based place of a key in a list (a pool)."""
     if raw is None:
         return ApiKey("none"), []
     if raw == "forward":
         return ApiKey("forward"), []
-    at = _path("providers", name, "api_key")
+    at = _path("providers", name, "api_key", position - 1) if position else _path("providers", name, "api_key")
+    place = max(position, 1)
+    what = f"provider {name!r} api_key" + (f" {position}" if position else "")
     refs = ENV_REF.findall(raw)
     if not refs:
-        return ApiKey("literal", raw), _header_value_problems(raw, raw, at, f"provider {name!r} api_key", env, loc)
+        return ApiKey("literal", raw, position=place), _header_value_problems(raw, raw, at, what, env, loc)
     value, missing = env.expand(raw)
     if value is None:
         names = ", ".join(missing)
-        message = f"environment variable {names} is not set: provider {name!r} is unconfigured until it is"
-        warning = loc.problem(at, "unset-env", message, "warning")
-        return ApiKey("env", None, missing[0]), [warning]
-    return ApiKey("env", value, refs[0]), _header_value_problems(raw, value, at, f"provider {name!r} api_key", env, loc)
+        message = (
+            f"environment variable {names} is not set: key {position} of provider {name!r} is left out of its pool"
+            if position
+            else f"environment variable {names} is not set: provider {name!r} is unconfigured until it is"
+        )
+        return ApiKey("env", None, missing[0], place), [loc.problem(at, "unset-env", message, "warning")]
+    return ApiKey("env", value, refs[0], place), _header_value_problems(raw, value, at, what, env, loc)
+
+
+def _api_keys(
+    name: str, raw: str | list[str] | None, env: _Env, loc: Locator
+) -> tuple[ApiKey, tuple[ApiKey, ...], list[ConfigProblem]]:
+    """(the provider's key, every usable key in order, problems). A list is a pool: its unset keys are
+    left out; with none set, the provider is unconfigured as a single unset key would leave it."""
+    if not isinstance(raw, list):
+        key, found = _api_key(name, raw, env, loc)
+        return key, ((key,) if key.kind in ("literal", "env") and key.value else ()), found
+    problems: list[ConfigProblem] = []
+    keys: list[ApiKey] = []
+    for position, item in enumerate(raw, 1):
+        key, found = _api_key(name, item, env, loc, position)
+        problems.extend(found)
+        keys.append(key)
+    usable = tuple(k for k in keys if k.value)
+    return (usable[0] if usable else keys[0]), usable, problems
 
 
 def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Resolved:
@@ -256,7 +287,7 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
     problems: list[ConfigProblem] = []
     providers: dict[str, ResolvedProvider] = {}
     for name, p in config.providers.items():
-        api_key, key_problems = _api_key(name, p.api_key, env, loc)
+        api_key, keys, key_problems = _api_keys(name, p.api_key, env, loc)
         problems.extend(key_problems)
         headers: dict[str, str] = {}
         for header, raw in p.headers.items():
@@ -270,7 +301,8 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
                 at = _path("providers", name, "headers", header)
                 problems.extend(_header_value_problems(raw, value, at, f"header {header!r}", env, loc))
         problems.extend(_cleartext_key_warning(name, p.base_url, api_key, loc))
-        providers[name] = ResolvedProvider(name, p.format, p.base_url.rstrip("/"), api_key, headers, _profile(name, p))
+        base_url = p.base_url.rstrip("/")
+        providers[name] = ResolvedProvider(name, p.format, base_url, api_key, headers, _profile(name, p), keys)
     models = {
         alias: ResolvedModel(
             alias=alias,

@@ -32,6 +32,7 @@ class ApiKey:
     kind: Literal["env", "literal", "forward", "none"]
     value: str | None = field(default=None, repr=False)
     env_name: str | None = None  # for kind == "env": the variable's name (safe to show)
+    position: int = 1  # 1-based place in a configured list of keys: how logs and /health name it
 
     @property
     def configured(self) -> bool:
@@ -47,6 +48,8 @@ class ResolvedProvider:
     api_key: ApiKey
     headers: Mapping[str, str] = field(repr=False)  # extra headers, ${ENV} resolved; may hold secrets, never logged
     profile: Profile
+    # Every usable configured key, in order (`api_key` is the first): more than one makes a key pool.
+    keys: tuple[ApiKey, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import hmac
 from collections.abc import Mapping
 
 from cc_proxy.engine.errors import ProxyError
-from cc_proxy.engine.snapshot import ResolvedProvider
+from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider
 
 # Anthropic itself takes `x-api-key`; the Anthropic-format endpoints of DeepSeek, Kimi, GLM and MiniMax
 # document `authorization: Bearer` (ANTHROPIC_AUTH_TOKEN); OpenAI-format providers take Bearer. A profile
@@ -25,10 +25,14 @@ def uses_x_api_key(provider: ResolvedProvider) -> bool:
 
 
 def credential_headers(
-    provider: ResolvedProvider, client_headers: Mapping[str, str], proxy_token: str | None
+    provider: ResolvedProvider,
+    client_headers: Mapping[str, str],
+    proxy_token: str | None,
+    key: ApiKey | None = None,
 ) -> dict[str, str]:
-    """Headers that authenticate the proxy to `provider`; raises ProxyError when none is configured."""
-    key = provider.api_key
+    """Headers that authenticate the proxy to `provider` (with `key`, one of its pool, when given);
+    raises ProxyError when none is configured."""
+    key = key or provider.api_key
     if key.kind == "none":
         return {}
     if key.kind == "forward":

@@ -8,6 +8,7 @@ whole body is in hand) or `Failed` (an Anthropic error body and its status, read
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import secrets
 import time
@@ -21,7 +22,7 @@ import orjson
 from cc_proxy.engine.decide import Decision, retarget
 from cc_proxy.engine.emulate import prepare
 from cc_proxy.engine.errors import ProxyError
-from cc_proxy.engine.snapshot import ServerSettings, Snapshot
+from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider, ServerSettings, Snapshot
 from cc_proxy.engine.wire.errors import snippet
 from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
@@ -31,8 +32,10 @@ from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.decoded_body import DecodedTooLarge, UnsupportedEncoding
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, bad_request, error_body
+from cc_proxy.server.key_pool import KeyPools, pooled
+from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.pdf_text import pdf_text
-from cc_proxy.server.retry import RETRYABLE_STATUSES, RetryBudget, backoff, retry_delay
+from cc_proxy.server.retry import RETRYABLE_STATUSES, RetryBudget, backoff, retry_after_seconds, retry_delay
 from cc_proxy.server.scrub import Scrubber, scrubber_for
 from cc_proxy.server.upstream import (
     POOL_FULL,
@@ -59,6 +62,8 @@ SNIPPET = 200
 # Claude Code's requests are ~4.4 bytes of compact JSON per cl100k token (its real requests in
 # shared/claude-code/fixtures: 4.3-4.5): the size-based stand-in for a count.
 BYTES_PER_TOKEN = 4.4
+log = logging.getLogger("cc_proxy")
+
 CONNECT_RETRY_CAP = 0.2  # seconds: a refused connection fails fast, so the client hears within ~1 s
 
 
@@ -84,6 +89,7 @@ class Failed:
     failover: bool = True  # False for caller errors: a fallback would fail the same way
     attempts: int = 0
     target_fault: bool = True  # counts towards ejecting the target (not caller or config errors)
+    upstream_status: int = 0  # the upstream's own HTTP status, when it answered with an error
 
 
 @dataclass(slots=True)
@@ -107,6 +113,16 @@ class Exchange:
         if self.scrubber is None:
             self.scrubber = scrubber_for(self.snapshot, self.client_headers)
         return self.scrubber.bytes(data)
+    pools: KeyPools | None = None
+    session: str | None = None  # the client's session id: a pooled key sticks to it
+    lease: tuple[ResolvedProvider, ApiKey] | None = None  # the pooled key in use, until `release`
+    passed: list[str] = field(default_factory=list)  # target aliases given up on, in order, and why
+
+    def release(self) -> None:
+        """The pooled key is no longer in flight (the answer ended, or another key takes over)."""
+        if self.lease is not None and self.pools is not None:
+            self.pools.release(*self.lease)
+        self.lease = None
 
 
 def new_id(prefix: str) -> str:
@@ -159,6 +175,7 @@ async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
     while True:
         key = current.target.alias
         if breaker is not None and current.fallbacks and breaker.ejected(key):
+            ex.passed.append(f"{key} (ejected)")
             current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
             continue
         result = await _try_target(ex, current)
@@ -169,15 +186,20 @@ async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
                 breaker.failure(key)
         if isinstance(result, Committed) or not result.failover or not current.fallbacks:
             return result
+        ex.passed.append(f"{key} ({result.status})")
         current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
 
 
 async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
     settings = ex.snapshot.server
     target = decision.target
+    provider = target.provider
+    pools = ex.pools if pooled(provider) else None
+    tried: set[int] = set()  # pool positions that failed this request
     try:
-        credentials = credential_headers(target.provider, ex.client_headers, settings.auth_token)
-        wire = ex.wires(target.provider.format)
+        key = _lease(ex, pools, provider, tried)
+        credentials = credential_headers(provider, ex.client_headers, settings.auth_token, key)
+        wire = ex.wires(provider.format)
     except ProxyError as err:
         return _proxy_failure(decision, err)
     except LookupError as err:
@@ -195,6 +217,20 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
     while True:
         ex.attempts += 1
         result = await _attempt(ex, decision, wire, upstream_request, credentials, ctx, attempt)
+        if pools is not None and key is not None:
+            if isinstance(result, Committed):
+                pools.succeeded(provider, key)
+            elif _key_fault(pools, provider, key, result):
+                tried.add(key.position)
+                # Another key at once: no wait, no retry counted (the failure was this key's, not the provider's).
+                pick = pools.acquire(provider, ex.session, tried)
+                if pick is not None and pick.ready:
+                    _switch(ex, pools, provider, pick.key)
+                    key = pick.key
+                    credentials = credential_headers(provider, ex.client_headers, settings.auth_token, key)
+                    continue
+                if pick is not None:
+                    pools.release(provider, pick.key)
         if isinstance(result, Committed):
             ex.budget.succeeded(target.alias)
             ex.tried.append((target.provider.name, target.alias, "success"))
@@ -211,6 +247,39 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         finally:
             ex.budget.retrying -= 1
         attempt += 1
+        if pools is not None:  # after the wait, the key that rests the shortest (maybe the same one)
+            tried.clear()
+            key = _lease(ex, pools, provider, tried)
+            credentials = credential_headers(provider, ex.client_headers, settings.auth_token, key)
+
+
+def _lease(ex: Exchange, pools: KeyPools | None, provider: ResolvedProvider, tried: set[int]) -> ApiKey | None:
+    """The pooled key for the next attempt (None: the provider has one key, or none is left)."""
+    if pools is None:
+        return None
+    pick = pools.acquire(provider, ex.session, tried)
+    if pick is None:
+        return None
+    _switch(ex, pools, provider, pick.key)
+    return pick.key
+
+
+def _switch(ex: Exchange, pools: KeyPools, provider: ResolvedProvider, key: ApiKey) -> None:
+    ex.release()
+    ex.lease = (provider, key)
+
+
+def _key_fault(pools: KeyPools, provider: ResolvedProvider, key: ApiKey, result: Failed) -> bool:
+    """A failure that belongs to this key, not the provider: rest it (429) or remove it (401/403)."""
+    status = result.upstream_status
+    if status == 429:
+        pools.rate_limited(provider, key, retry_after_seconds(result.headers))
+        return True
+    if status in (401, 403):
+        if pools.rejected(provider, key):
+            log_event(log, logging.WARNING, "key_removed", provider=provider.name, key=key.position, status=status)
+        return True
+    return False
 
 
 async def _attempt(
@@ -254,7 +323,8 @@ async def _attempt(
                 gate = await _first_event(chunks, adapter, decision, ex.scrub)
                 if isinstance(gate, Failed):
                     if gate.retry_in is not None:  # retryable like an HTTP answer with that status
-                        gate.retry_in = retry_delay(gate.status, forwarded, attempt, settings)
+                        bursty = _bursty(decision)
+                        gate.retry_in = retry_delay(gate.status, forwarded, attempt, settings, backoff_429=bursty)
                     return gate
                 if isinstance(gate, StreamBroken):  # whole events, then an unreadable one: the relay
                     chunks = _failing(StreamBroken(str(gate), b""))  # sends them, then its in-band error
@@ -379,7 +449,8 @@ def _in_band_failure(decision: Decision, data: str, scrub: Callable[[bytes], byt
         error = {"type": "api_error", "message": "upstream stream started with an unreadable error event"}
     status = STATUS_BY_ERROR_TYPE.get(str(error.get("type")), 500)
     body = orjson.dumps({"type": "error", "error": error})
-    return Failed(decision, status, body, retry_in=0.0, failover=status >= 429 or status == 408)
+    failover = status >= 429 or status == 408
+    return Failed(decision, status, body, retry_in=0.0, failover=failover, upstream_status=status)
 
 
 def _status_failure(
@@ -403,9 +474,14 @@ def _status_failure(
         out_status,
         out_body,
         forwarded,
-        retry_in=retry_delay(status, forwarded, attempt, settings),
+        retry_in=retry_delay(status, forwarded, attempt, settings, backoff_429=_bursty(decision)),
         failover=not caller_error,
+        upstream_status=status,
     )
+
+
+def _bursty(decision: Decision) -> bool:
+    return decision.target.provider.profile.rate_limit_retry == "backoff"
 
 
 def _unexpected(decision: Decision, provider: str, status: int, content_type: str, body: bytes) -> Failed:

@@ -26,12 +26,13 @@ from cc_proxy.server.errors import JSON, new_request_id
 from cc_proxy.server.errors import error_response as anthropic_error_response
 from cc_proxy.server.exchange import Committed, Exchange, run
 from cc_proxy.server.inbound import ANTHROPIC_DOOR, FrontDoor, RenderedStream
+from cc_proxy.server.key_pool import SESSION_HEADER
 from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.observe.record import RequestRecord, client_family, clip, describe, log_fields
 from cc_proxy.server.observe.usage_tap import message_usage, stream_usage
 from cc_proxy.server.relay import StreamOutcome, relay
 from cc_proxy.server.request_body import parse_json_object
-from cc_proxy.server.state import ServerState, authorize, get_state, route_headers, target_name
+from cc_proxy.server.state import ServerState, authorize, get_state, header_value, route_headers, target_name
 
 log = logging.getLogger("cc_proxy")
 ERROR_TYPES = frozenset(ERROR_TYPE_BY_STATUS.values())  # a bounded label set: anything else is api_error
@@ -103,11 +104,16 @@ async def handle(request: Request, door: FrontDoor) -> None:
             state.breaker,
             body_size=len(request.body),
             wires=inbound.wires,
+            pools=state.pools,
+            session=headers.get(SESSION_HEADER),
         )
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
         out_headers = route_headers(snapshot, result.decision, request_id)
         decision = _answered_by(record, decision, result.decision)
+        out_headers["x-cc-proxy-attempts"] = str(exchange.attempts)
+        if exchange.passed:  # served by a fallback: which targets were given up on, and why
+            fields["passed_over"] = out_headers["x-cc-proxy-fallback"] = header_value(", ".join(exchange.passed))
         _describe(fields, result.decision)
         if not isinstance(result, Committed):
             out_headers.update(result.headers)
@@ -177,6 +183,8 @@ async def handle(request: Request, door: FrontDoor) -> None:
         raise
     finally:
         state.budget.in_flight -= 1
+        if exchange is not None:
+            exchange.release()
         elapsed = time.perf_counter() - started
         fields["ms"] = round(elapsed * 1000, 2)
         _finish(state, record, fields, decision, exchange, started, elapsed, request)

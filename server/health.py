@@ -69,7 +69,13 @@ def _targets(snapshot: Snapshot, state: ServerState) -> dict[str, Any]:
     return {"targets": targets}
 
 
-SECTIONS: tuple[Callable[[Snapshot, ServerState], dict[str, Any]], ...] = (_config, _providers, _targets)
+def _keys(snapshot: Snapshot, state: ServerState) -> dict[str, Any]:
+    """Each pooled provider's keys by position (server/key_pool.py): state, in flight, sessions pinned."""
+    keys = state.pools.report(snapshot.providers.values())
+    return {"keys": keys} if keys else {}
+
+
+SECTIONS: tuple[Callable[[Snapshot, ServerState], dict[str, Any]], ...] = (_config, _providers, _targets, _keys)
 
 
 def health_report(state: ServerState) -> dict[str, Any]:

@@ -39,14 +39,17 @@ def retry_after_seconds(headers: dict[str, str], now: float | None = None) -> fl
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def retry_delay(status: int, headers: dict[str, str], attempt: int, settings: ServerSettings) -> float | None:
-    """Seconds to wait before retrying after `status` on attempt `attempt` (0-based), or None: do not."""
+def retry_delay(
+    status: int, headers: dict[str, str], attempt: int, settings: ServerSettings, *, backoff_429: bool = False
+) -> float | None:
+    """Seconds to wait before retrying after `status` on attempt `attempt` (0-based), or None: do not.
+    `backoff_429`: the provider's profile says a 429 without retry-after is a brief burst."""
     if status not in RETRYABLE_STATUSES:
         return None
     after = retry_after_seconds(headers)
     if after is not None and after > MAX_PROXY_WAIT:
         return None
-    if status == 429 and after is None:
+    if status == 429 and after is None and not backoff_429:
         return None  # a spend limit or quota: retrying cannot help (reliability U3)
     jitter = backoff(attempt, settings)
     return max(jitter, after) if after is not None else jitter

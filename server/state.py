@@ -14,6 +14,7 @@ from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.server.auth import FailedAuthLimiter, client_authorized
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.holder import SnapshotHolder
+from cc_proxy.server.key_pool import KeyPools
 from cc_proxy.server.observe.record import PriceBook
 from cc_proxy.server.observe.recorder import Recorder
 from cc_proxy.server.retry import RetryBudget
@@ -68,6 +69,7 @@ class ServerState:
     budget: RetryBudget = field(default_factory=RetryBudget)
     breaker: Breaker | None = field(default_factory=Breaker)
     auth_failures: FailedAuthLimiter = field(default_factory=FailedAuthLimiter)
+    pools: KeyPools = field(default_factory=KeyPools)
     client: httpx.AsyncClient | None = None
     recorder: Recorder = field(default_factory=Recorder)
     prices: PriceBook = field(default_factory=PriceBook)

@@ -259,3 +259,26 @@ def test_a_non_loopback_host_without_a_client_key_is_flagged(server: dict[str, s
     config = {**CONFIG, "server": server}
     snapshot = load(config)
     assert ("insecure-host" in [w.code for w in snapshot.warnings]) is warned
+
+
+def test_a_list_of_keys_is_a_pool_whose_unset_keys_are_left_out() -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["providers"]["openai"]["api_key"] = ["${OPENAI_API_KEY}", "${SECOND_KEY}", "sk-literal-third"]
+    snapshot = load(config)
+    provider = snapshot.providers["openai"]
+    keys = [(k.position, k.kind, k.env_name) for k in provider.keys]
+    assert keys == [(1, "env", "OPENAI_API_KEY"), (3, "literal", None)]
+    assert provider.api_key is provider.keys[0]
+    unset = [w for w in snapshot.warnings if w.code == "unset-env"]
+    assert (unset[0].severity, unset[0].json_path) == ("warning", "$.providers.openai.api_key[1]")
+    assert "key 2 of provider 'openai' is left out of its pool" in unset[0].message
+    assert SECRET not in repr(provider)
+
+
+def test_forward_cannot_be_pooled_with_configured_keys() -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["providers"]["openai"]["api_key"] = ["${OPENAI_API_KEY}", "forward"]
+    rendered = problems_of(config)
+    assert any("forward-in-pool" in r and "$.providers.openai.api_key[1]" in r for r in rendered), rendered
+    config["providers"]["openai"]["api_key"] = []
+    assert any("$.providers.openai.api_key" in r for r in problems_of(config))
