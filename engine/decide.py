@@ -2,6 +2,8 @@
 
 1. `provider,model` in the request's `model` wins; 2. a configured model alias; 3. routing rules, first
 match wins (a rule whose route is not configured is skipped); 4. the `default` route; 5. 404.
+A target whose `context` the input does not fit gives way to a fallback or `longContext` target that
+it fits (engine.context_fit), or the request gets Anthropic's `prompt is too long` 400.
 Then rewrite rules apply in order for the chosen target, and last the upstream model name, the model's
 `params` and `extra_body` are set. Pure and cheap: tokens are counted only if a rule asks.
 """
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from cc_proxy.engine.context_fit import clamp_max_tokens, fit
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.features import Features
 from cc_proxy.engine.match import RuleContext, evaluate
@@ -19,7 +22,7 @@ from cc_proxy.engine.rewrite import fresh, merge_patch
 from cc_proxy.engine.snapshot import ResolvedModel, RoutingRule, Snapshot
 from cc_proxy.engine.tokens import TokenEstimator
 
-Phase = Literal["model", "routing", "default", "rewrite", "fallback"]
+Phase = Literal["model", "routing", "default", "context", "rewrite", "fallback"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +105,16 @@ def decide(
     estimator: TokenEstimator | None,
     *,
     explain: bool = False,
+    fit_context: bool = True,
+    size: int | None = None,
 ) -> Decision:
     """Choose the target and rewrite the request. `explain` records why every rule did or did not match
-    (slower: for `cc-proxy explain`); otherwise only the rules that fired are explained.
+    (slower: for `cc-proxy explain`); otherwise only the rules that fired are explained. `fit_context`
+    False (count_tokens: a count is wanted whatever the size) skips the context-window check. `size`:
+    the request body's length in bytes, when the caller has it (it saves measuring it).
     Raises ProxyError(404) when nothing is configured for the request."""
     headers = {k.lower(): v for k, v in headers.items()}
-    features = Features(request, headers, estimator)
+    features = Features(request, headers, estimator, size)
     model = features.model
     trace: list[TraceStep] = []
     route: str | None = None
@@ -138,6 +145,11 @@ def decide(
         else:
             raise _not_found(snapshot, model, trace)
 
+    if fit_context:
+        fitted = fit(snapshot, features, target, fallbacks)  # raises the 400 when the input fits nowhere
+        if fitted.reason is not None:
+            trace.append(TraceStep("context", None, True, fitted.reason))
+        target, fallbacks = fitted.target, fitted.fallbacks
     rewritten = _rewrite(snapshot, request, headers, features, route, target, trace, explain)
     return Decision(
         route=route,
@@ -195,7 +207,9 @@ def _rewrite(
         for action in rule.actions:
             current = action.apply(current, ctx)
         trace.append(TraceStep("rewrite", rule.id, True, reason or rule.when.explain(ctx)))
-    return _finalize(current, target, features.model)
+    out = _finalize(current, target, features.model)
+    clamp_max_tokens(out, target, features)
+    return out
 
 
 def _finalize(request: dict[str, Any], target: ResolvedModel, requested_model: str) -> dict[str, Any]:

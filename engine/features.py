@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from cc_proxy.engine.claude_code import is_subagent, request_kind, session_id
-from cc_proxy.engine.tokens import TokenEstimator
+from cc_proxy.engine.tokens import REQUEST_OVERHEAD, SERVER_TOOL_TOKENS, TOOL_USE_PROMPT_TOKENS, TokenEstimator
 
 _THINKING_ON = frozenset({"enabled", "adaptive"})
 _CLIENT_TOOL_TYPES = frozenset({"custom"})
@@ -45,6 +46,7 @@ class Features:
         "_kind",
         "_server_tools",
         "_session",
+        "_size",
         "_subagent",
         "_tokens",
         "headers",
@@ -56,10 +58,12 @@ class Features:
         request: Mapping[str, Any],
         headers: Mapping[str, str],
         estimator: TokenEstimator | None,
+        size: int | None = None,
     ) -> None:
         self.request = request
         self.headers = headers
         self._estimator = estimator
+        self._size = size
         self._tokens: int | None = None
         self._client_tools: tuple[str, ...] | None = None
         self._server_tools: tuple[str, ...] | None = None
@@ -103,6 +107,16 @@ class Features:
     @property
     def tokens_computed(self) -> bool:
         return self._tokens is not None
+
+    def tokens_below(self, limit: int) -> bool:
+        """Whether the estimate is below `limit`, counted only when the size cannot tell: the request's
+        size in bytes, plus the fixed prompts counted on top of its text (tool use, server tools), bounds it."""
+        if self._tokens is not None:
+            return self._tokens < limit
+        if self._size is None:  # the caller did not say (explain, tests): measure it, still cheaper than a count
+            self._size = len(orjson.dumps(self.request))
+        fixed = TOOL_USE_PROMPT_TOKENS + SERVER_TOOL_TOKENS * len(self.server_tool_types) + REQUEST_OVERHEAD
+        return self._size + fixed < limit or self.tokens < limit
 
     @property
     def model(self) -> str:

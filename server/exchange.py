@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 import orjson
 
+from cc_proxy.engine.context_fit import overflow_tokens, roomier
 from cc_proxy.engine.decide import Decision, retarget
 from cc_proxy.engine.emulate import prepare
 from cc_proxy.engine.errors import ProxyError
-from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider, ServerSettings, Snapshot
+from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, ServerSettings, Snapshot
 from cc_proxy.engine.wire.errors import snippet
 from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
@@ -169,12 +170,13 @@ def _thinking_omitted(request: Mapping[str, Any]) -> bool:
 
 async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
     """Try the target, then its fallbacks in order; return the first success or the last failure.
-    An ejected target is skipped while a fallback remains (server/breaker.py)."""
+    An ejected target is skipped while a fallback remains (server/breaker.py); an upstream's context
+    overflow moves to a fallback with a larger context, when one is configured (engine.context_fit)."""
     current = decision
     breaker = ex.breaker
     while True:
         key = current.target.alias
-        if breaker is not None and current.fallbacks and breaker.ejected(key):
+        if breaker is not None and current.fallbacks and not breaker.admit(key):
             ex.passed.append(f"{key} (ejected)")
             current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
             continue
@@ -184,10 +186,33 @@ async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
                 breaker.success(key)
             elif result.target_fault and result.status >= 500:
                 breaker.failure(key)
-        if isinstance(result, Committed) or not result.failover or not current.fallbacks:
+            else:
+                breaker.settled(key)
+        if isinstance(result, Committed):
             return result
-        ex.passed.append(f"{key} ({result.status})")
+        if not result.failover:
+            roomier = _roomier_fallback(current, result)
+            if roomier is None:
+                return result
+            ex.passed.append(f"{key} (prompt is too long)")
+            current = retarget(ex.snapshot, current, roomier.alias)
+            continue
+        if not current.fallbacks:
+            return result
+        ex.passed.append(f"{key} ({result.upstream_status or result.status})")
         current = retarget(ex.snapshot, current, current.fallbacks[0].alias)
+
+
+def _roomier_fallback(decision: Decision, result: Failed) -> ResolvedModel | None:
+    """For an upstream's `prompt is too long`, the first fallback whose context is larger."""
+    if result.status != 400 or not decision.fallbacks:
+        return None
+    try:
+        body = orjson.loads(result.body)
+    except orjson.JSONDecodeError:
+        return None
+    needed = overflow_tokens(body) if isinstance(body, dict) else None
+    return None if needed is None else roomier(decision.target, decision.fallbacks, needed)
 
 
 async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:

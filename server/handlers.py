@@ -55,7 +55,7 @@ async def count_tokens(request: Request) -> HTTPResponse:
         body = parse_json_object(request.body)
         check_messages_request(body)
         headers = client_headers(request)
-        decision = decide(snapshot, body, headers, state.estimator)
+        decision = decide(snapshot, body, headers, state.estimator, fit_context=False)
         out_headers = route_headers(snapshot, decision, request_id)
         if snapshot.server.count_tokens == "upstream" and decision.target.provider.format == "anthropic":
             response = await _upstream_count(snapshot, decision, headers, out_headers, state.http())

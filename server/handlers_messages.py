@@ -94,7 +94,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
             fields["dropped"] = ",".join(inbound.dropped)[:500]
         record.stream = stream
         headers = client_headers(request)
-        decision = decide(snapshot, body, headers, state.estimator)
+        decision = decide(snapshot, body, headers, state.estimator, size=len(request.body))
         exchange = Exchange(
             snapshot,
             state.http(),

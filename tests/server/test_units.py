@@ -244,3 +244,27 @@ def test_bind_refusal(host: str, token: str | None, insecure: bool, refused: boo
     assert (reason is not None) is refused
     if reason is not None:
         assert host in reason and "auth_token" in reason and "--insecure-no-auth" in reason
+
+
+def test_breaker_half_open_lets_one_probe_through_and_a_failed_probe_doubles_the_ejection() -> None:
+    from cc_proxy.server.breaker import Breaker
+
+    now = [0.0]
+    breaker = Breaker(threshold=2, base=10, cap=100, clock=lambda: now[0])
+    breaker.failure("t")
+    breaker.failure("t")
+    assert not breaker.admit("t") and breaker.describe("t")["circuit"] == "open"
+    now[0] = 10
+    assert breaker.admit("t")  # the probe
+    assert not breaker.admit("t") and breaker.ejected("t")  # the others wait for its verdict
+    assert breaker.describe("t") == {"circuit": "half-open", "probing": True, "ejections": 1}
+    breaker.failure("t")  # one failed probe is enough
+    assert breaker.remaining("t") == 20 and breaker.describe("t")["circuit"] == "open"
+    now[0] = 30
+    assert breaker.admit("t")
+    breaker.settled("t")  # a caller error: no verdict, the next request probes
+    assert breaker.admit("t")
+    now[0] = 41  # a probe that never reported is replaced after `base` seconds
+    assert breaker.admit("t")
+    breaker.success("t")
+    assert breaker.admit("t") and breaker.describe("t") == {"circuit": "closed", "failures": 0}
