@@ -47,6 +47,7 @@ DESCRIPTIONS: dict[str, str] = {
     "api_key_header": 'Header the key goes in: "authorization" (Bearer), "x-api-key" or "x-goog-api-key".',
     "tool_schema_field": 'Gemini tool schemas as cleaned "parameters" or as "parametersJsonSchema".',
     "thinking_config": 'Gemini thinking as a token "budget" (2.5) or a "level" from the effort (3).',
+    "repair_tool_calls": "Repair tool arguments that are not JSON or off-schema (streamed tool input is held).",
     "rate_limit_retry": 'A 429 without retry-after: "fallback" at once, or "backoff" (a short jittered retry).',
 }
 _SCALARS: dict[Any, Any] = {

@@ -115,6 +115,9 @@ class Profile:
     # route's fallbacks, else the client: a spend limit or quota rarely clears in seconds) or "backoff"
     # (one short jittered retry per attempt, for upstreams whose 429s are brief bursts).
     rate_limit_retry: Literal["fallback", "backoff"] = "fallback"
+    # Tool-call repair (engine/wire/tool_repair.py) on translated answers: a streamed tool_use block's
+    # input is then held to the block's end and sent, repaired, as one input_json_delta.
+    repair_tool_calls: bool = False
 
 
 _ANTHROPIC = Profile(
@@ -145,6 +148,7 @@ _OPENAI = Profile(
     max_tokens_field="max_completion_tokens",
     system_role="developer",
     max_stop_sequences=4,
+    repair_tool_calls=True,  # weak OpenAI-dialect models send arguments that are not JSON or off-schema
 )
 
 # OpenAI's Responses API (/v1/responses: GPT-5 Codex models are served only there). Reasoning models

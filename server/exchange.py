@@ -27,6 +27,7 @@ from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, Se
 from cc_proxy.engine.wire.errors import snippet
 from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.tool_repair import ToolRepair, Validators
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.connect_errors import connect_failure
@@ -118,6 +119,8 @@ class Exchange:
     session: str | None = None  # the client's session id: a pooled key sticks to it
     lease: tuple[ResolvedProvider, ApiKey] | None = None  # the pooled key in use, until `release`
     passed: list[str] = field(default_factory=list)  # target aliases given up on, in order, and why
+    validators: Validators | None = None  # the worker's tool-schema validators (tool-call repair)
+    repair: ToolRepair | None = None  # the last target's tool-call repair: how many calls it mended
 
     def release(self) -> None:
         """The pooled key is no longer in flight (the answer ended, or another key takes over)."""
@@ -135,6 +138,7 @@ def translation_context(
     decision: Decision,
     body_size: int = 0,
     context_management: Mapping[str, Any] | None = None,
+    repair: ToolRepair | None = None,
 ) -> TranslationContext:
     target = decision.target
     requested = decision.requested_model
@@ -160,12 +164,21 @@ def translation_context(
         stop_sequences=tuple(s for s in stop if isinstance(s, str)) if isinstance(stop, list) else (),
         context_management=context_management,
         omit_thinking=_thinking_omitted(decision.request),
+        tool_repair=repair if translated else None,
     )
 
 
 def _thinking_omitted(request: Mapping[str, Any]) -> bool:
     thinking = request.get("thinking")
     return isinstance(thinking, dict) and thinking.get("display") == "omitted"
+
+
+def tool_repair(ex: Exchange, decision: Decision) -> ToolRepair | None:
+    """The request's tool-call repair, when the target's profile asks for it and there are tools."""
+    tools = decision.request.get("tools")
+    if not tools or not decision.target.provider.profile.repair_tool_calls or ex.validators is None:
+        return None
+    return ToolRepair(tools, ex.validators)
 
 
 async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
@@ -237,7 +250,8 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, bad_request(f"request is nested too deeply to send to {target.provider.name}"))
     except ProxyError as err:
         return _proxy_failure(decision, err)
-    ctx = translation_context(ex.snapshot, decision, ex.body_size, prepared.context_management)
+    ex.repair = tool_repair(ex, decision)
+    ctx = translation_context(ex.snapshot, decision, ex.body_size, prepared.context_management, ex.repair)
     attempt = 0
     while True:
         ex.attempts += 1

@@ -106,6 +106,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
             wires=inbound.wires,
             pools=state.pools,
             session=headers.get(SESSION_HEADER),
+            validators=state.validators,
         )
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
@@ -185,6 +186,9 @@ async def handle(request: Request, door: FrontDoor) -> None:
         state.budget.in_flight -= 1
         if exchange is not None:
             exchange.release()
+            if exchange.repair is not None and exchange.repair.count:
+                fields["tool_repairs"] = exchange.repair.count
+                state.tool_repairs += exchange.repair.count
         elapsed = time.perf_counter() - started
         fields["ms"] = round(elapsed * 1000, 2)
         _finish(state, record, fields, decision, exchange, started, elapsed, request)

@@ -75,7 +75,18 @@ def _keys(snapshot: Snapshot, state: ServerState) -> dict[str, Any]:
     return {"keys": keys} if keys else {}
 
 
-SECTIONS: tuple[Callable[[Snapshot, ServerState], dict[str, Any]], ...] = (_config, _providers, _targets, _keys)
+def _tool_repairs(snapshot: Snapshot, state: ServerState) -> dict[str, Any]:
+    """Tool calls repaired since start (engine/wire/tool_repair.py)."""
+    return {"tool_repairs": state.tool_repairs}
+
+
+SECTIONS: tuple[Callable[[Snapshot, ServerState], dict[str, Any]], ...] = (
+    _config,
+    _providers,
+    _targets,
+    _keys,
+    _tool_repairs,
+)
 
 
 def health_report(state: ServerState) -> dict[str, Any]:

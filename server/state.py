@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cc_proxy.engine.decide import Decision
 from cc_proxy.engine.errors import ProxyError
 from cc_proxy.engine.snapshot import Snapshot
+from cc_proxy.engine.wire.tool_repair import Validators
 from cc_proxy.server.auth import FailedAuthLimiter, client_authorized
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.holder import SnapshotHolder
@@ -70,6 +71,8 @@ class ServerState:
     breaker: Breaker | None = field(default_factory=Breaker)
     auth_failures: FailedAuthLimiter = field(default_factory=FailedAuthLimiter)
     pools: KeyPools = field(default_factory=KeyPools)
+    validators: Validators = field(default_factory=Validators)  # tool-call repair, one per schema
+    tool_repairs: int = 0  # tool calls repaired since start
     client: httpx.AsyncClient | None = None
     recorder: Recorder = field(default_factory=Recorder)
     prices: PriceBook = field(default_factory=PriceBook)

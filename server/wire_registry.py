@@ -20,6 +20,8 @@ from cc_proxy.engine.wire import anthropic
 from cc_proxy.engine.wire.errors import anthropic_error_from_json, anthropic_error_from_upstream
 from cc_proxy.engine.wire.formats import TRANSLATED_WIRES
 from cc_proxy.engine.wire.sse import SSEDecoder, encode
+from cc_proxy.engine.wire.tool_hold import ToolInputHold
+from cc_proxy.engine.wire.tool_repair import repair_message
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 
 
@@ -194,11 +196,15 @@ class _TranslatedStream:
         self._translator = translator
         report = AnswerReport(ctx)
         self._report = report if report.active else None  # None: nothing to add or hide
+        # Tool-call repair: tool input held to its block's end (engine/wire/tool_hold.py)
+        self._hold = ToolInputHold(ctx.tool_repair) if ctx.tool_repair is not None else None
 
     def feed(self, chunk: bytes) -> bytes:
         out: list[SSEEvent] = []
         for event in self._decoder.feed(chunk):
             out.extend(self._translator.feed(event))
+        if self._hold is not None and out:
+            out = self._hold.feed(out)
         return self._encode(out)
 
     def finish(self) -> bytes:
@@ -206,6 +212,10 @@ class _TranslatedStream:
         for event in self._decoder.finish(dispatch_incomplete=True):
             out.extend(self._translator.feed(event))
         out.extend(self._translator.finish())
+        if self._hold is not None:
+            out = self._hold.feed(out)
+            # A stream that ended inside a tool block: its held input goes before whatever ends it.
+            out = self._hold.finish() + out
         return self._encode(out)
 
     @property
@@ -298,6 +308,8 @@ class TranslatedWire:
 
     def translate_response(self, body: bytes, ctx: TranslationContext) -> bytes:
         message = self.prepare().translate_response(orjson.loads(body), ctx)
+        if ctx.tool_repair is not None:
+            repair_message(message, ctx.tool_repair)
         return orjson.dumps(AnswerReport(ctx).message(message))
 
     def stream(self, ctx: TranslationContext) -> StreamAdapter:

@@ -24,6 +24,7 @@ EXTRA_BANNED_MODULES = frozenset(
 ALLOWED_THIRD_PARTY = frozenset(
     {"pydantic", "pydantic_core", "annotated_types", "typing_extensions", "jsonschema", "jmespath"}
     | {"orjson", "re2"}
+    | {"json_repair"}  # a parser (tool-call repair): its file helpers are never called
 )
 BANNED_CALLS = frozenset({"open", "print", "input", "exec", "eval", "__import__", "breakpoint"})
 BANNED_ATTRIBUTES = frozenset({("sys", "stdin"), ("sys", "stdout"), ("sys", "stderr"), ("sys", "exit")})

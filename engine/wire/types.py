@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cc_proxy.engine.snapshot import ResolvedModel
+
+if TYPE_CHECKING:
+    from cc_proxy.engine.wire.tool_repair import ToolRepair
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class TranslationContext:
     context_management: Mapping[str, Any] | None = None
     # `thinking.display: "omitted"`: thinking blocks go back empty, their text inside our signature.
     omit_thinking: bool = False
+    # Set when the target's profile repairs tool calls (translated wires only): the request's tools.
+    tool_repair: ToolRepair | None = None
 
     def input_tokens(self) -> int:
         """The input-token estimate: `count_input_tokens()` when given, else `input_tokens_estimate`."""
