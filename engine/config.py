@@ -185,6 +185,27 @@ class RouteConfig(Strict):
     fallbacks: tuple[Name, ...] = Field(default=(), description="Model aliases tried in order when the model fails.")
 
 
+HOOK_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class HooksConfig(Strict):
+    """Python functions called on every request (docs/configuration.md, "Python hooks")."""
+
+    request: StrictStr | None = Field(
+        default=None,
+        pattern=HOOK_PATTERN,
+        description='"module:function" given the decided request (Anthropic form) before translation.',
+    )
+    response: StrictStr | None = Field(
+        default=None,
+        pattern=HOOK_PATTERN,
+        description='"module:function" given the finished answer, or each event of a stream.',
+    )
+
+    def refs(self) -> dict[str, str]:
+        return {kind: ref for kind in ("request", "response") if (ref := getattr(self, kind)) is not None}
+
+
 class ConfigFile(Strict):
     """cc-proxy configuration: see docs/configuration.md."""
 
@@ -201,6 +222,9 @@ class ConfigFile(Strict):
         default=("builtin:default",),
         description='Rule files, relative to this file; globs allowed; "builtin:NAME" loads a shipped one. '
         'Left out: ["builtin:default"].',
+    )
+    hooks: HooksConfig | None = Field(
+        default=None, description="Python hooks: modules next to this file or on PYTHONPATH (the escape hatch)."
     )
 
 

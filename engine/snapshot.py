@@ -167,3 +167,6 @@ class Snapshot:
     routing_rules: tuple[RoutingRule, ...]
     rewrite_rules: tuple[RewriteRule, ...]
     warnings: tuple[ConfigProblem, ...] = ()
+    # The imported Python hooks (server/hooks.py's Hooks), set by the server's loader: the engine only
+    # carries them, so a reload swaps them with the rest of the config in one assignment.
+    hooks: Any = None

@@ -6,11 +6,12 @@ package data) and hands them to the pure engine.load, which builds the Snapshot 
 from __future__ import annotations
 
 import glob
+import hashlib
 import importlib.resources
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cc_proxy.engine.errors import ConfigError, ConfigProblem
 from cc_proxy.engine.load import ConfigDocument, SourceFile, build_snapshot, parse_config
@@ -21,6 +22,7 @@ from cc_proxy.server.config_locate import DEFAULT_NAME as DEFAULT_NAME
 from cc_proxy.server.config_locate import ENV_CONFIG as ENV_CONFIG
 from cc_proxy.server.config_locate import USER_CONFIG as USER_CONFIG
 from cc_proxy.server.config_locate import locate_config as locate_config
+from cc_proxy.server.hooks import load_hooks
 
 BUILTIN_PREFIX = "builtin:"
 _BUILTIN_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -155,4 +157,14 @@ def load_from_disk(config_path: str | None, env: Mapping[str, str] | None = None
         snapshot = build_snapshot(doc, sources, environ, problems)
     except ConfigError as err:
         raise ConfigLoadError(err.problems, tuple(files)) from None
+    hooks = doc.config.hooks
+    if hooks is not None and hooks.refs():
+        found = load_hooks(hooks.refs(), config_path, doc.locator)
+        if isinstance(found, list):
+            raise ConfigLoadError((*found, *snapshot.warnings), tuple(files))
+        files.extend(found.files)
+        watch |= {os.path.abspath(f) for f in found.files}
+        # An edited hook module is a new config: it reloads, and answers carry a new version.
+        version = hashlib.sha256(f"{snapshot.version}:{found.digest}".encode()).hexdigest()[:12]
+        snapshot = replace(snapshot, hooks=found, version=version)
     return LoadedConfig(snapshot, tuple(sorted(watch)), tuple(files))

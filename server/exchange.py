@@ -13,7 +13,7 @@ import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -34,6 +34,7 @@ from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.decoded_body import DecodedTooLarge, UnsupportedEncoding
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, bad_request, error_body
+from cc_proxy.server.hooks import HookContext, copy_payload, safe_headers
 from cc_proxy.server.key_pool import KeyPools, pooled
 from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.pdf_text import pdf_text
@@ -121,6 +122,7 @@ class Exchange:
     passed: list[str] = field(default_factory=list)  # target aliases given up on, in order, and why
     validators: Validators | None = None  # the worker's tool-schema validators (tool-call repair)
     repair: ToolRepair | None = None  # the last target's tool-call repair: how many calls it mended
+    request_id: str = ""
 
     def release(self) -> None:
         """The pooled key is no longer in flight (the answer ended, or another key takes over)."""
@@ -171,6 +173,20 @@ def translation_context(
 def _thinking_omitted(request: Mapping[str, Any]) -> bool:
     thinking = request.get("thinking")
     return isinstance(thinking, dict) and thinking.get("display") == "omitted"
+
+
+def hook_context(ex: Exchange, decision: Decision) -> HookContext:
+    target = decision.target
+    return HookContext(
+        request_id=ex.request_id,
+        route=decision.route,
+        rule=decision.rule_id,
+        target=target.alias,
+        provider=target.provider.name,
+        model=target.upstream_model or decision.requested_model,
+        stream=ex.stream,
+        headers=safe_headers(ex.client_headers),
+    )
 
 
 def tool_repair(ex: Exchange, decision: Decision) -> ToolRepair | None:
@@ -242,9 +258,19 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, err)
     except LookupError as err:
         return _proxy_failure(decision, ProxyError(500, str(err), should_retry=False))
-    prepared = prepare(target, decision.request, decision.features, ex.client_headers, pdf_text)
+    request = decision.request
+    hooks = ex.snapshot.hooks
+    added: dict[str, str] = {}
+    if hooks is not None and hooks.request is not None:  # raises HookFailed: the handler answers 500
+        hook_ctx = hook_context(ex, decision)
+        request = await hooks.request(copy_payload(request), hook_ctx)
+        added = hook_ctx.upstream_headers
+    prepared = prepare(target, request, decision.features, ex.client_headers, pdf_text)
     try:
         upstream_request = wire.build_request(target, prepared.request, prepared.headers)
+        if added:  # a request hook's headers, checked like every other header
+            headers = {**upstream_request.headers, **{str(k).lower(): str(v) for k, v in added.items()}}
+            upstream_request = replace(upstream_request, headers=headers)
         refuse_unsendable_headers(upstream_request.headers, credentials)
     except orjson.JSONEncodeError:  # a translation nested one level past what orjson writes
         return _proxy_failure(decision, bad_request(f"request is nested too deeply to send to {target.provider.name}"))

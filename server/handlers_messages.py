@@ -24,7 +24,8 @@ from cc_proxy.engine.inbound.native_usage import stream_usage as native_stream_u
 from cc_proxy.engine.snapshot import Snapshot
 from cc_proxy.server.errors import JSON, new_request_id
 from cc_proxy.server.errors import error_response as anthropic_error_response
-from cc_proxy.server.exchange import Committed, Exchange, run
+from cc_proxy.server.exchange import Committed, Exchange, hook_context, run
+from cc_proxy.server.hooks import event_transform
 from cc_proxy.server.inbound import ANTHROPIC_DOOR, FrontDoor, RenderedStream
 from cc_proxy.server.key_pool import SESSION_HEADER
 from cc_proxy.server.logging_setup import log_event
@@ -107,6 +108,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
             pools=state.pools,
             session=headers.get(SESSION_HEADER),
             validators=state.validators,
+            request_id=request_id,
         )
         result = await run(exchange, decision)
         fields["attempts"] = exchange.attempts
@@ -128,8 +130,14 @@ async def handle(request: Request, door: FrontDoor) -> None:
         # Usage is read from the Anthropic form, or from OpenAI's for an answer already in the client's.
         target_format = result.decision.target.provider.format
         native = target_format == inbound.native_format
+        # The response hook sees Anthropic answers: those the Anthropic door sends (docs: Python hooks).
+        hooks = snapshot.hooks
+        response_hook = hooks.response if hooks is not None and door is ANTHROPIC_DOOR and not native else None
         if result.adapter is None:
             await result.response.aclose()
+            if response_hook is not None:  # raises HookFailed: answered below as a 500
+                message = await response_hook(orjson.loads(result.held), hook_context(exchange, result.decision))
+                result.held = orjson.dumps(message)
             fields["status"] = 200
             held = inbound.answer(result.held, target_format)
             await answer(request, HTTPResponse(held, 200, out_headers, content_type=JSON))
@@ -147,8 +155,12 @@ async def handle(request: Request, door: FrontDoor) -> None:
             fields["status"] = 200
             # Sanic types the transport as a BaseTransport; it is the connection's full (uvloop) transport.
             transport = cast(asyncio.Transport, request.transport)
+            transform = (
+                event_transform(response_hook, hook_context(exchange, result.decision)) if response_hook else None
+            )
             # also ends the response, or cuts the connection when the upstream broke mid-way
-            await relay(sink, result, snapshot.server, transport.abort, outcome, framing, cut=transport.close)
+            relay_to = (sink, result, snapshot.server, transport.abort, outcome, framing)
+            await relay(*relay_to, cut=transport.close, transform=transform)
         finally:
             await result.response.aclose()  # already closed by relay unless respond() failed
             if outcome.error:  # also when cancelled: a client that stopped reading is logged as such

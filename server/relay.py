@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import httpx
@@ -81,6 +81,7 @@ async def relay(
     framing: StreamFraming = ANTHROPIC_FRAMING,
     *,
     cut: Callable[[], None] | None = None,
+    transform: Callable[[bytes], Awaitable[bytes]] | None = None,
 ) -> StreamOutcome:
     """Send held bytes, then the rest, then end the response; returns how it ended (also filled in on
     `outcome` when given, so a caller that sees a cancellation can still log why). `abort` drops the
@@ -90,7 +91,7 @@ async def relay(
     chunks = committed.chunks
     assert adapter is not None and chunks is not None
     outcome = outcome if outcome is not None else StreamOutcome()
-    pump = _Pump(sink, adapter, settings, outcome, abort, committed.scrub, framing.ping)
+    pump = _Pump(sink, adapter, settings, outcome, abort, committed.scrub, framing.ping, transform)
     error_event = framing.error
     broken = False
     try:
@@ -147,6 +148,7 @@ class _Pump:
         "_sending_since",
         "_sink",
         "_timer",
+        "_transform",
         "_waiting_since",
     )
 
@@ -159,8 +161,10 @@ class _Pump:
         abort: Callable[[], None],
         scrub: Callable[[bytes], bytes],
         ping: bytes = PING,
+        transform: Callable[[bytes], Awaitable[bytes]] | None = None,
     ) -> None:
         self._sink = sink
+        self._transform = transform  # whole events in, whole events out (a response hook)
         self._scrub = scrub
         self._ping_bytes = ping
         self._adapter = adapter
@@ -209,6 +213,8 @@ class _Pump:
         if ping is not None:
             self._ping = None
             await ping
+        if data and self._transform is not None:
+            data = await self._transform(data)
         if data is not None and DELTA_MARK in data:
             self._outcome.delta_chunk = data
         self._sending_since = self._loop.time()
