@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import itertools
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -89,7 +90,13 @@ def test_429_rests_the_key_and_moves_to_another_at_once(proxy_server: ProxyFacto
         assert post(proxy.url, "s-a").status_code == 200
         assert post(proxy.url, "s-b").status_code == 200
         assert [key_of(r) for r in fake.requests[2:]] == [2, 3]
-    entries = [e for e in log_entries(proxy) if e.get("event") == "request"]
+    # A request's log line is written after its answer: wait for the third.
+    entries: list[dict[str, Any]] = []
+    for _ in range(100):
+        entries = [e for e in log_entries(proxy) if e.get("event") == "request"]
+        if len(entries) == 3:
+            break
+        time.sleep(0.05)
     assert [e["attempts"] for e in entries] == [2, 1, 1]
 
 
