@@ -8,7 +8,6 @@ whole body is in hand) or `Failed` (an Anthropic error body and its status, read
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import secrets
 import time
@@ -23,22 +22,21 @@ from cc_proxy.engine.context_fit import overflow_tokens, roomier
 from cc_proxy.engine.decide import Decision, retarget
 from cc_proxy.engine.emulate import prepare
 from cc_proxy.engine.errors import ProxyError
-from cc_proxy.engine.snapshot import ApiKey, ResolvedModel, ResolvedProvider, ServerSettings, Snapshot
+from cc_proxy.engine.snapshot import ResolvedModel, ServerSettings, Snapshot
 from cc_proxy.engine.wire.errors import snippet
 from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
-from cc_proxy.engine.wire.tool_repair import ToolRepair, Validators
+from cc_proxy.engine.wire.tool_repair import ToolRepair, Validators, repair_for
 from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
 from cc_proxy.server.decoded_body import DecodedTooLarge, UnsupportedEncoding
 from cc_proxy.server.errors import STATUS_BY_ERROR_TYPE, bad_request, error_body
-from cc_proxy.server.hooks import HookContext, copy_payload, safe_headers
-from cc_proxy.server.key_pool import KeyPools, pooled
-from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.hooks import HookContext, copy_payload
+from cc_proxy.server.key_pool import KeyLease, KeyPools, pooled
 from cc_proxy.server.pdf_text import pdf_text
-from cc_proxy.server.retry import RETRYABLE_STATUSES, RetryBudget, backoff, retry_after_seconds, retry_delay
+from cc_proxy.server.retry import RETRYABLE_STATUSES, RetryBudget, backoff, retry_delay
 from cc_proxy.server.scrub import Scrubber, scrubber_for
 from cc_proxy.server.upstream import (
     POOL_FULL,
@@ -65,8 +63,6 @@ SNIPPET = 200
 # Claude Code's requests are ~4.4 bytes of compact JSON per cl100k token (its real requests in
 # shared/claude-code/fixtures: 4.3-4.5): the size-based stand-in for a count.
 BYTES_PER_TOKEN = 4.4
-log = logging.getLogger("cc_proxy")
-
 CONNECT_RETRY_CAP = 0.2  # seconds: a refused connection fails fast, so the client hears within ~1 s
 
 
@@ -110,25 +106,25 @@ class Exchange:
     scrubber: Scrubber | None = None  # built at the first upstream error (server/scrub.py)
     # provider format -> wire; a front door (server/inbound.py) puts its own in for its native format
     wires: Callable[[str], WireAdapter] = wire_for
+    pools: KeyPools | None = None
+    session: str | None = None  # the client's session id: a pooled key sticks to it
+    lease: KeyLease | None = None  # the pooled key in use, until `release`
+    passed: list[str] = field(default_factory=list)  # target aliases given up on, in order, and why
+    validators: Validators | None = None  # the worker's tool-schema validators (tool-call repair)
+    repair: ToolRepair | None = None  # the last target's tool-call repair: how many calls it mended
+    request_id: str = ""
 
     def scrub(self, data: bytes) -> bytes:
         """`data` from an upstream (an error body or event) without any secret the proxy knows."""
         if self.scrubber is None:
             self.scrubber = scrubber_for(self.snapshot, self.client_headers)
         return self.scrubber.bytes(data)
-    pools: KeyPools | None = None
-    session: str | None = None  # the client's session id: a pooled key sticks to it
-    lease: tuple[ResolvedProvider, ApiKey] | None = None  # the pooled key in use, until `release`
-    passed: list[str] = field(default_factory=list)  # target aliases given up on, in order, and why
-    validators: Validators | None = None  # the worker's tool-schema validators (tool-call repair)
-    repair: ToolRepair | None = None  # the last target's tool-call repair: how many calls it mended
-    request_id: str = ""
 
     def release(self) -> None:
-        """The pooled key is no longer in flight (the answer ended, or another key takes over)."""
-        if self.lease is not None and self.pools is not None:
-            self.pools.release(*self.lease)
-        self.lease = None
+        """The pooled key is no longer in flight (the answer ended, or another target takes over)."""
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
 
 def new_id(prefix: str) -> str:
@@ -176,25 +172,7 @@ def _thinking_omitted(request: Mapping[str, Any]) -> bool:
 
 
 def hook_context(ex: Exchange, decision: Decision) -> HookContext:
-    target = decision.target
-    return HookContext(
-        request_id=ex.request_id,
-        route=decision.route,
-        rule=decision.rule_id,
-        target=target.alias,
-        provider=target.provider.name,
-        model=target.upstream_model or decision.requested_model,
-        stream=ex.stream,
-        headers=safe_headers(ex.client_headers),
-    )
-
-
-def tool_repair(ex: Exchange, decision: Decision) -> ToolRepair | None:
-    """The request's tool-call repair, when the target's profile asks for it and there are tools."""
-    tools = decision.request.get("tools")
-    if not tools or not decision.target.provider.profile.repair_tool_calls or ex.validators is None:
-        return None
-    return ToolRepair(tools, ex.validators)
+    return HookContext.of(decision, ex.request_id, ex.stream, ex.client_headers)
 
 
 async def run(ex: Exchange, decision: Decision) -> Committed | Failed:
@@ -248,10 +226,11 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
     settings = ex.snapshot.server
     target = decision.target
     provider = target.provider
-    pools = ex.pools if pooled(provider) else None
-    tried: set[int] = set()  # pool positions that failed this request
+    ex.release()  # a key of the previous target's pool
+    pools = ex.pools
+    lease = ex.lease = KeyLease(pools, provider, ex.session) if pools is not None and pooled(provider) else None
     try:
-        key = _lease(ex, pools, provider, tried)
+        key = lease.key if lease is not None else None
         credentials = credential_headers(provider, ex.client_headers, settings.auth_token, key)
         wire = ex.wires(provider.format)
     except ProxyError as err:
@@ -276,26 +255,18 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, bad_request(f"request is nested too deeply to send to {target.provider.name}"))
     except ProxyError as err:
         return _proxy_failure(decision, err)
-    ex.repair = tool_repair(ex, decision)
+    ex.repair = repair_for(decision.request, target, ex.validators)
     ctx = translation_context(ex.snapshot, decision, ex.body_size, prepared.context_management, ex.repair)
     attempt = 0
     while True:
         ex.attempts += 1
         result = await _attempt(ex, decision, wire, upstream_request, credentials, ctx, attempt)
-        if pools is not None and key is not None:
+        if lease is not None:
             if isinstance(result, Committed):
-                pools.succeeded(provider, key)
-            elif _key_fault(pools, provider, key, result):
-                tried.add(key.position)
-                # Another key at once: no wait, no retry counted (the failure was this key's, not the provider's).
-                pick = pools.acquire(provider, ex.session, tried)
-                if pick is not None and pick.ready:
-                    _switch(ex, pools, provider, pick.key)
-                    key = pick.key
-                    credentials = credential_headers(provider, ex.client_headers, settings.auth_token, key)
-                    continue
-                if pick is not None:
-                    pools.release(provider, pick.key)
+                lease.succeeded()
+            elif lease.moved_on(result.upstream_status, result.headers):  # another key, at once
+                credentials = credential_headers(provider, ex.client_headers, settings.auth_token, lease.key)
+                continue
         if isinstance(result, Committed):
             ex.budget.succeeded(target.alias)
             ex.tried.append((target.provider.name, target.alias, "success"))
@@ -312,39 +283,9 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         finally:
             ex.budget.retrying -= 1
         attempt += 1
-        if pools is not None:  # after the wait, the key that rests the shortest (maybe the same one)
-            tried.clear()
-            key = _lease(ex, pools, provider, tried)
-            credentials = credential_headers(provider, ex.client_headers, settings.auth_token, key)
-
-
-def _lease(ex: Exchange, pools: KeyPools | None, provider: ResolvedProvider, tried: set[int]) -> ApiKey | None:
-    """The pooled key for the next attempt (None: the provider has one key, or none is left)."""
-    if pools is None:
-        return None
-    pick = pools.acquire(provider, ex.session, tried)
-    if pick is None:
-        return None
-    _switch(ex, pools, provider, pick.key)
-    return pick.key
-
-
-def _switch(ex: Exchange, pools: KeyPools, provider: ResolvedProvider, key: ApiKey) -> None:
-    ex.release()
-    ex.lease = (provider, key)
-
-
-def _key_fault(pools: KeyPools, provider: ResolvedProvider, key: ApiKey, result: Failed) -> bool:
-    """A failure that belongs to this key, not the provider: rest it (429) or remove it (401/403)."""
-    status = result.upstream_status
-    if status == 429:
-        pools.rate_limited(provider, key, retry_after_seconds(result.headers))
-        return True
-    if status in (401, 403):
-        if pools.rejected(provider, key):
-            log_event(log, logging.WARNING, "key_removed", provider=provider.name, key=key.position, status=status)
-        return True
-    return False
+        if lease is not None:  # after the wait, the key that rests the shortest (maybe the same one)
+            lease.renew()
+            credentials = credential_headers(provider, ex.client_headers, settings.auth_token, lease.key)
 
 
 async def _attempt(

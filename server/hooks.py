@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from cc_proxy.engine.decide import Decision
 from cc_proxy.engine.errors import ConfigProblem, ProxyError
 from cc_proxy.engine.source import Locator
 from cc_proxy.server.logging_setup import log_event
@@ -53,6 +54,20 @@ class HookContext:
     stream: bool
     headers: Mapping[str, str]  # the client's headers, lower-case, credentials removed
     upstream_headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, decision: Decision, request_id: str, stream: bool, headers: Mapping[str, str]) -> HookContext:
+        target = decision.target
+        return cls(
+            request_id=request_id,
+            route=decision.route,
+            rule=decision.rule_id,
+            target=target.alias,
+            provider=target.provider.name,
+            model=target.upstream_model or decision.requested_model,
+            stream=stream,
+            headers=safe_headers(headers),
+        )
 
 
 def safe_headers(headers: Mapping[str, str]) -> Mapping[str, str]:

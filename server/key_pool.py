@@ -11,13 +11,18 @@ reload that changes the key at a position starts it afresh.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider
+from cc_proxy.server.logging_setup import log_event
+from cc_proxy.server.retry import retry_after_seconds
+
+log = logging.getLogger("cc_proxy")
 
 SESSION_HEADER = "x-claude-code-session-id"
 DEFAULT_REST = 1.0  # seconds a key rests after a 429 without retry-after, doubling each time in a row
@@ -154,3 +159,64 @@ class KeyPools:
                 rows.append(row)
             out[provider.name] = rows
         return out
+
+
+class KeyLease:
+    """One request's key from one provider's pool, from its first attempt until `release`: counted in
+    flight, moved to another key when the one in use is at fault (429, 401/403)."""
+
+    __slots__ = ("_pools", "_provider", "_session", "_tried", "key")
+
+    def __init__(self, pools: KeyPools, provider: ResolvedProvider, session: str | None) -> None:
+        self._pools = pools
+        self._provider = provider
+        self._session = session
+        self._tried: set[int] = set()  # positions that failed this request
+        self.key: ApiKey | None = None
+        self.renew()
+
+    def renew(self) -> None:
+        """The best key now (after a wait: the one that rests the shortest, maybe the same one)."""
+        self._tried.clear()
+        pick = self._pools.acquire(self._provider, self._session)
+        self._hold(pick.key if pick is not None else None)
+
+    def moved_on(self, upstream_status: int, headers: Mapping[str, str]) -> bool:
+        """After a failed attempt: True when the key was at fault and another one is ready now, which
+        the next attempt uses at once (no wait, no retry counted: the provider did not fail)."""
+        key = self.key
+        if key is None or not self._fault(key, upstream_status, headers):
+            return False
+        self._tried.add(key.position)
+        pick = self._pools.acquire(self._provider, self._session, self._tried)
+        if pick is None:
+            return False
+        if not pick.ready:  # every other key rests too: the usual retry or fallback decides
+            self._pools.release(self._provider, pick.key)
+            return False
+        self._hold(pick.key)
+        return True
+
+    def _fault(self, key: ApiKey, status: int, headers: Mapping[str, str]) -> bool:
+        provider = self._provider
+        if status == 429:
+            self._pools.rate_limited(provider, key, retry_after_seconds(dict(headers)))
+            return True
+        if status in (401, 403):
+            if self._pools.rejected(provider, key):
+                log_event(log, logging.WARNING, "key_removed", provider=provider.name, key=key.position, status=status)
+            return True
+        return False
+
+    def succeeded(self) -> None:
+        if self.key is not None:
+            self._pools.succeeded(self._provider, self.key)
+
+    def _hold(self, key: ApiKey | None) -> None:
+        self.release()
+        self.key = key
+
+    def release(self) -> None:
+        if self.key is not None:
+            self._pools.release(self._provider, self.key)
+            self.key = None

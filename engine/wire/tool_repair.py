@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from cc_proxy.engine.snapshot import ResolvedModel
 
 RAW_ARGUMENTS_KEY = "_raw_arguments"  # engine.wire.openai_response's marker for arguments it could not parse
 MAX_VALIDATORS = 512
@@ -121,6 +122,14 @@ class ToolRepair:
         if changed:
             self.count += 1
         return Repaired(value, changed)
+
+
+def repair_for(request: Mapping[str, Any], target: ResolvedModel, validators: Validators | None) -> ToolRepair | None:
+    """The request's tool-call repair, when the target's profile asks for it and there are tools."""
+    tools = request.get("tools")
+    if not tools or validators is None or not target.provider.profile.repair_tool_calls:
+        return None
+    return ToolRepair(tools, validators)
 
 
 def repair_message(message: dict[str, Any], repair: ToolRepair) -> None:
