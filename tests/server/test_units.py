@@ -268,3 +268,36 @@ def test_breaker_half_open_lets_one_probe_through_and_a_failed_probe_doubles_the
     assert breaker.admit("t")
     breaker.success("t")
     assert breaker.admit("t") and breaker.describe("t") == {"circuit": "closed", "failures": 0}
+    assert breaker.admit("t") and breaker.report() == {}
+
+
+def test_key_pools_pin_sessions_prefer_the_least_busy_and_rest_limited_keys() -> None:
+    from cc_proxy.engine.profiles import BUILTIN_PROFILES
+    from cc_proxy.engine.snapshot import ApiKey, ResolvedProvider
+    from cc_proxy.server.key_pool import DEFAULT_REST, KeyPools
+
+    keys = tuple(ApiKey("literal", f"sk-unit-{i}", position=i) for i in (1, 2, 3))
+    provider = ResolvedProvider("p", "anthropic", "https://p.example", keys[0], {}, BUILTIN_PROFILES["anthropic"], keys)
+    now = [0.0]
+    pools = KeyPools(clock=lambda: now[0])
+
+    def take(session: str | None) -> int:
+        pick = pools.acquire(provider, session)
+        assert pick is not None and pick.ready
+        return pick.key.position
+
+    assert [take("a"), take("b"), take("c")] == [1, 2, 3]  # one in flight each: spread
+    for key in keys:
+        pools.release(provider, key)
+    assert take("a") == 1 and take(None) == 2  # the pin holds; a session-less request goes to the least busy
+    pools.release(provider, keys[0])
+    pools.release(provider, keys[1])
+    assert pools.rate_limited(provider, keys[0], None) == DEFAULT_REST
+    assert pools.rate_limited(provider, keys[0], None) == 2 * DEFAULT_REST  # growing while it keeps failing
+    assert take("a") != 1  # resting: the session moves (and is pinned there)
+    now[0] = 10
+    pools.succeeded(provider, keys[0])
+    assert pools.rate_limited(provider, keys[0], 0.5) == 0.5  # retry-after wins; the growth restarted
+    assert pools.rejected(provider, keys[1]) and not pools.rejected(provider, keys[1])  # logged once
+    report = pools.report([provider])["p"]
+    assert [row["state"] for row in report] == ["resting", "removed", "ok"]
