@@ -94,11 +94,22 @@ def render_text(report: dict[str, Any]) -> str:
         circuit = target["circuit"]
         if circuit == "open":
             circuit += f" for {target['open_for_s']:g} s more"
+        elif circuit == "half-open":
+            circuit += ", probe out" if target.get("probing") else ", next request probes"
         elif target.get("failures"):
             circuit += f", {target['failures']} recent failures"
         model = target["model"] or "(the client's model name)"
         lines.append(f"  target       {alias}: {target['provider']}/{model}: circuit {circuit}")
+    for name, keys in (health.get("keys") or {}).items():  # key pools (server/key_pool.py), by position
+        lines.append(f"  keys         {name}: " + ", ".join(_key_state(key) for key in keys))
+    if health.get("tool_repairs"):
+        lines.append(f"  tool repairs {health['tool_repairs']}")
     return "\n".join(lines) + "\n"
+
+
+def _key_state(key: dict[str, Any]) -> str:
+    state = f"resting {key['rest_s']:g} s" if key["state"] == "resting" else key["state"]
+    return f"#{key['key']} {state} ({key['in_flight']} in flight, {key['sessions']} sessions)"
 
 
 def _duration(seconds: float) -> str:

@@ -268,7 +268,6 @@ def test_breaker_half_open_lets_one_probe_through_and_a_failed_probe_doubles_the
     assert breaker.admit("t")
     breaker.success("t")
     assert breaker.admit("t") and breaker.describe("t") == {"circuit": "closed", "failures": 0}
-    assert breaker.admit("t") and breaker.report() == {}
 
 
 def test_key_pools_pin_sessions_prefer_the_least_busy_and_rest_limited_keys() -> None:
@@ -301,3 +300,27 @@ def test_key_pools_pin_sessions_prefer_the_least_busy_and_rest_limited_keys() ->
     assert pools.rejected(provider, keys[1]) and not pools.rejected(provider, keys[1])  # logged once
     report = pools.report([provider])["p"]
     assert [row["state"] for row in report] == ["resting", "removed", "ok"]
+
+
+def test_status_shows_key_pools_by_position_and_half_open_circuits() -> None:
+    from cc_proxy.server.commands.status import render_text
+
+    health = {
+        "config_file": "cc-proxy.json", "config_version": "abc", "reloads": 0, "reloads_rejected": 0,
+        "last_reload_error": None, "status": "ok", "reasons": [], "providers": {},
+        "targets": {"main": {"provider": "p", "model": "m", "circuit": "half-open", "probing": True, "ejections": 1}},
+        "keys": {"p": [
+            {"key": 1, "state": "ok", "in_flight": 2, "sessions": 5},
+            {"key": 2, "state": "resting", "rest_s": 3.5, "in_flight": 0, "sessions": 4},
+            {"key": 3, "state": "removed", "in_flight": 0, "sessions": 0},
+        ]},
+        "tool_repairs": 7,
+    }  # fmt: skip
+    report = {"version": "x", "pid": 1, "url": "http://x", "log_file": None, "started_at": 0, "health": health}
+    text = render_text(report)
+    assert "  target       main: p/m: circuit half-open, probe out\n" in text
+    assert (
+        "  keys         p: #1 ok (2 in flight, 5 sessions), #2 resting 3.5 s (0 in flight, 4 sessions), "
+        "#3 removed (0 in flight, 0 sessions)\n"
+    ) in text
+    assert "  tool repairs 7\n" in text
