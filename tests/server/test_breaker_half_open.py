@@ -32,8 +32,8 @@ def config(primary: str, backup: str) -> dict[str, Any]:
     }
 
 
-def post(url: str) -> httpx.Response:
-    return httpx.post(url + "/v1/messages", json=BODY, timeout=10)
+def post(url: str, timeout: float = 10) -> httpx.Response:
+    return httpx.post(url + "/v1/messages", json=BODY, timeout=timeout)
 
 
 def circuit(url: str) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def test_an_ejected_target_is_probed_by_one_request_and_closes_on_success(proxy_
     release = threading.Event()
 
     def held_ok(request: RecordedRequest) -> Response:
-        release.wait(10)  # the probe stays in flight until the test lets it answer
+        release.wait(60)  # the probe stays in flight until the test lets it answer
         return Json(OK)
 
     with FakeUpstream() as primary, FakeUpstream() as backup:
@@ -71,7 +71,7 @@ def test_an_ejected_target_is_probed_by_one_request_and_closes_on_success(proxy_
         wait_until("half-open", lambda: circuit(proxy.url)["circuit"] == "half-open")
         primary.always("/v1/messages", held_ok)
         probe: list[httpx.Response] = []
-        prober = threading.Thread(target=lambda: probe.append(post(proxy.url)))
+        prober = threading.Thread(target=lambda: probe.append(post(proxy.url, timeout=60)))
         prober.start()
         primary.wait_for_requests(2)
         assert {k: circuit(proxy.url)[k] for k in ("circuit", "probing", "ejections")} == {
@@ -82,7 +82,7 @@ def test_an_ejected_target_is_probed_by_one_request_and_closes_on_success(proxy_
         during = post(proxy.url)  # the probe is out: this one still goes to the fallback
         assert during.headers["x-cc-proxy-target"] == "b/b-up"
         release.set()
-        prober.join(10)
+        prober.join(60)
         assert probe[0].headers["x-cc-proxy-target"] == "p/p-up"
         assert circuit(proxy.url)["circuit"] == "closed"
         assert post(proxy.url).headers["x-cc-proxy-target"] == "p/p-up"
