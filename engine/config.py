@@ -47,7 +47,15 @@ class TimeoutsConfig(Strict):
 class RetriesConfig(Strict):
     """Retries of failures before the first byte (429, 5xx, connection errors), with jittered back-off."""
 
-    attempts: Annotated[StrictInt, Ge(0), Le(10)] = Field(default=2, description="Retries after the first try.")
+    max: Annotated[StrictInt, Ge(0), Le(10)] = Field(
+        default=2, description="Retries after the first attempt (an attempt is one request sent to an upstream)."
+    )
+    # The old name of `max`, same meaning: still loaded, with a `deprecated-key` warning (engine.resolve).
+    attempts: Annotated[StrictInt, Ge(0), Le(10)] | None = Field(
+        default=None,
+        description="Deprecated: the old name of `max` (same meaning).",
+        json_schema_extra={"deprecated": True},
+    )
     base: Annotated[StrictFloat, Ge(0)] = Field(default=0.5, description="First back-off, in seconds.")
     cap: Annotated[StrictFloat, Ge(0)] = Field(default=8.0, description="Longest back-off, in seconds.")
 

@@ -86,11 +86,25 @@ def check_config(raw: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:
         message = "no `default` route: requests no rule routes get 404 not_found_error"
         problems.append(loc.problem(_path("routes"), "no-default-route", message, "warning"))
     server = _mapping(raw.get("server"))
+    problems.extend(_check_retries(_mapping(server.get("retries")), loc))
     host = server.get("host", "127.0.0.1")
     if "auth_token" not in server and isinstance(host, str) and not _is_loopback(host):
         message = f"host {host!r} is not loopback and no auth_token is set: `serve` refuses to start"
         problems.append(loc.problem(_path("server", "host"), "insecure-host", message, "warning"))
     return problems
+
+
+def _check_retries(retries: Mapping[str, Any], loc: Locator) -> list[ConfigProblem]:
+    """`retries.attempts` is the old name of `retries.max` (it counted retries, while everywhere else an
+    attempt is one request sent to an upstream): still loaded, with a warning; both at once is ambiguous."""
+    if "attempts" not in retries:
+        return []
+    at = _path("server", "retries", "attempts")
+    if "max" in retries:
+        message = "`retries.attempts` is the old name of `retries.max`: give only `max`"
+        return [loc.problem(at, "conflicting-keys", message)]
+    message = "`retries.attempts` is deprecated: rename it `retries.max` (same value: retries after the first attempt)"
+    return [loc.problem(at, "deprecated-key", message, "warning")]
 
 
 def _cleartext_key_warning(name: str, base_url: str, api_key: ApiKey, loc: Locator) -> list[ConfigProblem]:
@@ -346,7 +360,7 @@ def resolve(config: ConfigFile, env_map: Mapping[str, str], loc: Locator) -> Res
         first_byte_timeout_nonstream=s.timeouts.first_byte_nonstream,
         idle_timeout=s.timeouts.idle,
         ping_interval=s.timeouts.ping_interval,
-        retry_attempts=s.retries.attempts,
+        retry_max=s.retries.max if s.retries.attempts is None else s.retries.attempts,
         retry_base=s.retries.base,
         retry_cap=s.retries.cap,
         usage_enabled=s.usage.enabled,

@@ -145,7 +145,7 @@ class ServerSettings:
     first_byte_timeout_nonstream: float = 600.0
     idle_timeout: float = 150.0
     ping_interval: float = 15.0
-    retry_attempts: int = 2
+    retry_max: int = 2  # retries after the first attempt (config `retries.max`)
     retry_base: float = 0.5
     retry_cap: float = 8.0
     usage_enabled: bool = True

@@ -99,7 +99,7 @@ class Exchange:
     stream: bool
     budget: RetryBudget
     breaker: Breaker | None = None
-    attempts: int = 0
+    attempts: int = 0  # upstream requests sent so far, retries and fallbacks included (the log's `attempts`)
     body_size: int = 0  # the client's request body, in bytes: a translated stream's first estimate
     headers_at: float = 0.0  # perf_counter() when the last attempt's response headers arrived
     tried: list[tuple[str, str, str]] = field(default_factory=list)  # (provider, alias, outcome) per attempt
@@ -257,7 +257,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         return _proxy_failure(decision, err)
     ex.repair = repair_for(decision.request, target, ex.validators)
     ctx = translation_context(ex.snapshot, decision, ex.body_size, prepared.context_management, ex.repair)
-    attempt = 0
+    attempt = 0  # this target's attempt index, 0-based: also the retries already made to it
     while True:
         ex.attempts += 1
         result = await _attempt(ex, decision, wire, upstream_request, credentials, ctx, attempt)
@@ -275,7 +275,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
         result.attempts = ex.attempts
         if result.target_fault and (result.retry_in is not None or result.status >= 500):
             ex.budget.failed(target.alias)
-        if result.retry_in is None or attempt >= settings.retry_attempts or not ex.budget.allows(target.alias):
+        if result.retry_in is None or attempt >= settings.retry_max or not ex.budget.allows(target.alias):
             return result
         ex.budget.retrying += 1
         try:

@@ -1,7 +1,8 @@
 """When the proxy retries an upstream attempt, and how long it waits: a table and two functions.
 
-Retries happen only before the first byte reaches the client, at most `retry_attempts` extra times per
-target, then the route's fallbacks. Caller errors (400/401/403/404/413) are never retried.
+An attempt is one request sent to an upstream. Retries happen only before the first byte reaches the client,
+at most `retry_max` (config `retries.max`) after a target's first attempt, then the route's fallbacks. Caller
+errors (400/401/403/404/413) are never retried.
 """
 
 from __future__ import annotations

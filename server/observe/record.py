@@ -35,7 +35,7 @@ class RequestRecord:
     fallback: str | None = None  # the alias that answered instead of the decided one
     status: int = 0
     error_type: str | None = None
-    attempts: int = 0
+    attempts: int = 0  # upstream requests sent: first attempts, retries and fallbacks
     usage: Usage | None = None
     stop_reason: str | None = None  # the answer's (end_turn, tool_use, max_tokens...)
     cost_usd: float | None = None

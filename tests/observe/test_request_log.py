@@ -90,7 +90,7 @@ def test_fallback_and_attempts_are_logged(observed: Stack) -> None:
     observed.fake.always("/compat/v1/messages", A.auto(A.message(A.text("from backup"), usage=USAGE)))
     line = request_line(observed, {**ASK, "model": "fb-1"})
     assert line["_status"] == 200
-    assert line["fallback"] == "backup" and line["attempts"] == 4  # 1 try + 2 retries, then the fallback
+    assert line["fallback"] == "backup" and line["attempts"] == 4  # 1 attempt + 2 retries, then the fallback
     assert line["target"] == "compat/backup-model" and line["alias"] == "backup"  # as x-cc-proxy-target
     backup = (1200 * 1 + 80 * 2 + 5000 * 0.1 + 300 * 1.25) / 1e6
     assert abs(line["cost_usd"] - backup) < 1e-9

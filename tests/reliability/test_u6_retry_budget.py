@@ -21,7 +21,7 @@ SECONDS = 3.0
 def test_u6_always_503_under_load_stays_within_the_retry_budget(tmp_path: Path) -> None:
     with FakeUpstream() as fake:
         fake.always("/v1/messages", anthropic_error(503, "api_error", "down"))
-        config = reliability_config(fake.url, 9, retries={"attempts": 2, "base": 0.5, "cap": 8})
+        config = reliability_config(fake.url, 9, retries={"max": 2, "base": 0.5, "cap": 8})
         config_path = write_stack_files(tmp_path, config, reliability_rules())
         proxy = start_recorded(config_path, args=("--no-watch",))
         statuses: list[int] = []

@@ -81,7 +81,7 @@ def test_u4_529_stays_529_when_attempts_run_out(rel: Rel) -> None:
     response = rel.post("/v1/messages", OK)
     assert response.status_code == 529
     assert _error(response)["type"] == "overloaded_error"
-    assert len(rel.fake.requests) == 3  # 1 + retries.attempts (2)
+    assert len(rel.fake.requests) == 3  # 1 + retries.max (2)
 
 
 def test_u8_dns_failure_is_502_naming_the_host_without_a_key(rel: Rel) -> None:

@@ -35,7 +35,7 @@ PROXY_ENV = {
 
 FAST_SERVER = {
     "timeouts": {"connect": 1, "first_byte": 2, "first_byte_nonstream": 2, "idle": 2, "ping_interval": 0.5},
-    "retries": {"attempts": 2, "base": 0.01, "cap": 0.05},
+    "retries": {"max": 2, "base": 0.01, "cap": 0.05},
 }
 
 RULES = {

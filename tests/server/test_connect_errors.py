@@ -62,7 +62,7 @@ def config(upstreams: dict[str, str]) -> dict[str, object]:
                       for name, url in upstreams.items()},
         "models": {name: {"provider": name, "model": f"{name}-model"} for name in upstreams},
         "routes": {"default": next(iter(upstreams))},
-        "server": {"retries": {"attempts": 2, "base": 0.01, "cap": 0.05}},
+        "server": {"retries": {"max": 2, "base": 0.01, "cap": 0.05}},
     }
 
 

@@ -26,7 +26,7 @@ MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "read a.py"}]
 
 def gemini_config(url: str) -> dict[str, Any]:
     return {
-        "server": {"retries": {"attempts": 2, "base": 0.01, "cap": 0.05}},
+        "server": {"retries": {"max": 2, "base": 0.01, "cap": 0.05}},
         "providers": {"google": {"format": "gemini", "base_url": url, "api_key": "${GEMINI_API_KEY}"}},
         "models": {"flash": {"provider": "google", "model": "gemini-2.5-flash", "max_tokens": "8k"}},
         "routes": {"default": "flash"},

@@ -84,7 +84,7 @@ def test_sdk_retries_after_529_and_the_proxy_retries_first(stack: Stack) -> None
     client = stack.anthropic()
     reply = client.messages.create(model="m", max_tokens=64, messages=MESSAGES)
     assert reply.content[0].text == "finally"
-    assert len(stack.fake.requests) == 3  # two proxy retries (retries.attempts = 2), then success
+    assert len(stack.fake.requests) == 3  # two proxy retries (retries.max = 2), then success
 
 
 def test_529_after_retries_reaches_the_sdk_as_529(stack: Stack) -> None:
