@@ -128,6 +128,16 @@ class RunningProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def request_lines(self, count: int, timeout: float = 30.0) -> list[str]:
+        """The first `count` `request` log lines, waiting for them: the proxy logs a request once its
+        answer is sent, so the client may read the answer before the line is written."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.log().splitlines() if '"event":"request"' in line]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines[:count]
+            time.sleep(0.02)
+
     def stop(self) -> None:
         stop_process(self.proc)
 

@@ -87,7 +87,7 @@ def test_refused_is_named_and_retried_but_tls_is_neither_retried_nor_retryable(
         f"could not connect to upstream dead (127.0.0.1): connection refused by 127.0.0.1:{dead_port}"
     )
     assert "x-should-retry" not in down.headers  # it may heal: the client's own retries stay on
-    lines = [line for line in proxy.log().splitlines() if '"event":"request"' in line]
+    lines = proxy.request_lines(2)
     assert '"attempts":1' in lines[0] and '"attempts":3' in lines[1], lines  # tls once; refused: 1 + 2 retries
 
 
