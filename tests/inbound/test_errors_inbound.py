@@ -21,7 +21,7 @@ def sdk(stack: Stack, retries: int = 0) -> openai.OpenAI:
 
 
 def test_the_sdk_retries_an_overloaded_upstream_and_gets_the_answer(stack: Stack) -> None:
-    # The proxy's own retries are spent on the first two 529s (retries.attempts = 2 in this stack);
+    # The proxy's own retries are spent on the first two 529s (retries.max = 2 in this stack);
     # the third 529 reaches the client, whose SDK retries it as it does any 5xx.
     overloaded = anthropic_error(529, "overloaded_error", "Overloaded", retry_after="0")
     stack.fake.add("/v1/messages", overloaded, overloaded, overloaded, A.auto(A.message(A.text("at last"))))
