@@ -27,7 +27,7 @@ from cc_proxy.engine.wire.errors import snippet
 from cc_proxy.engine.wire.replay import replay
 from cc_proxy.engine.wire.sse import SSEDecoder
 from cc_proxy.engine.wire.tool_repair import ToolRepair, Validators, repair_for
-from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest
+from cc_proxy.engine.wire.types import SSEEvent, TranslationContext, UpstreamRequest, UsageNote
 from cc_proxy.server.breaker import Breaker
 from cc_proxy.server.connect_errors import connect_failure
 from cc_proxy.server.credentials import credential_headers
@@ -104,6 +104,7 @@ class Exchange:
     headers_at: float = 0.0  # perf_counter() when the last attempt's response headers arrived
     tried: list[tuple[str, str, str]] = field(default_factory=list)  # (provider, alias, outcome) per attempt
     scrubber: Scrubber | None = None  # built at the first upstream error (server/scrub.py)
+    usage_note: UsageNote | None = None  # the committed attempt's translator notes (engine.wire.types)
     # provider format -> wire; a front door (server/inbound.py) puts its own in for its native format
     wires: Callable[[str], WireAdapter] = wire_for
     pools: KeyPools | None = None
@@ -268,6 +269,7 @@ async def _try_target(ex: Exchange, decision: Decision) -> Committed | Failed:
                 credentials = credential_headers(provider, ex.client_headers, settings.auth_token, lease.key)
                 continue
         if isinstance(result, Committed):
+            ex.usage_note = ctx.usage_note
             ex.budget.succeeded(target.alias)
             ex.tried.append((target.provider.name, target.alias, "success"))
             return result

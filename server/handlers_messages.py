@@ -30,7 +30,7 @@ from cc_proxy.server.inbound import ANTHROPIC_DOOR, FrontDoor, RenderedStream
 from cc_proxy.server.key_pool import SESSION_HEADER
 from cc_proxy.server.logging_setup import log_event
 from cc_proxy.server.observe.record import RequestRecord, client_family, clip, describe, log_fields
-from cc_proxy.server.observe.usage_tap import message_usage, stream_usage
+from cc_proxy.server.observe.usage_tap import message_usage, noted, stream_usage
 from cc_proxy.server.relay import StreamOutcome, relay
 from cc_proxy.server.request_body import parse_json_object
 from cc_proxy.server.state import ServerState, authorize, get_state, header_value, route_headers, target_name
@@ -145,6 +145,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
                 record.usage = answer_usage(result.held)
             else:
                 record.usage, record.stop_reason = message_usage(result.held)
+                record.usage = noted(record.usage, exchange.usage_note, result.held, state.estimator)
             return None
         out_headers.update(SSE_HEADERS)
         outcome = StreamOutcome()
@@ -172,6 +173,7 @@ async def handle(request: Request, door: FrontDoor) -> None:
                 record.usage = native_stream_usage(result.adapter.usage_chunk)
             else:
                 record.usage, record.stop_reason = stream_usage(result.held, outcome.delta_chunk)
+            record.usage = noted(record.usage, exchange.usage_note, None, state.estimator)
         return None
     except ProxyError as err:
         fields["status"] = err.status

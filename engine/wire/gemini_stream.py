@@ -75,6 +75,17 @@ def _dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
 
+def final_usage(usage: Any, ctx: TranslationContext) -> dict[str, int]:
+    """The answer's Anthropic usage, noting on `ctx.usage_note` what that cannot carry: the
+    reasoning tokens (`thoughtsTokenCount`), or that the upstream
+    sent no usage (input is then the estimate)."""
+    if isinstance(usage, dict):
+        ctx.usage_note.note(usage.get("thoughtsTokenCount"), False)
+        return usage_of(usage, 0)
+    ctx.usage_note.note(0, True)
+    return usage_of(None, ctx.input_tokens())
+
+
 def usage_of(meta: Any, estimate: int) -> dict[str, int]:
     """Anthropic usage from `usageMetadata`: input excludes cached tokens (promptTokenCount includes
     them) and counts tool-use prompt tokens; output counts thoughts (candidatesTokenCount does not)."""
@@ -308,7 +319,7 @@ class StreamTranslator:
         if not self._started:
             self._start(out)
         self._close(out)
-        usage = usage_of(self._usage, 0 if isinstance(self._usage, dict) else self._ctx.input_tokens())
+        usage = final_usage(self._usage, self._ctx)
         delta = {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}, "usage": usage}
         out.append(SSEEvent(_dumps(delta), "message_delta"))
         out.append(SSEEvent('{"type":"message_stop"}', "message_stop"))

@@ -113,7 +113,7 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": usage_of(usage, 0 if isinstance(usage, dict) else ctx.input_tokens()),
+        "usage": final_usage(usage, ctx),
     }
 
 
@@ -186,6 +186,18 @@ def matched_stop(reported: Any, text: str, stop_sequences: tuple[str, ...]) -> t
         if seq and text.endswith(seq):
             return seq, True
     return None, False
+
+
+def final_usage(usage: Any, ctx: TranslationContext) -> dict[str, int]:
+    """The answer's Anthropic usage, noting on `ctx.usage_note` what that cannot carry: the
+    reasoning tokens (`completion_tokens_details.reasoning_tokens`), or that the upstream
+    sent no usage (input is then the estimate)."""
+    if isinstance(usage, dict):
+        details = usage.get("completion_tokens_details")
+        ctx.usage_note.note(details.get("reasoning_tokens") if isinstance(details, dict) else 0, False)
+        return usage_of(usage, 0)
+    ctx.usage_note.note(0, True)
+    return usage_of(None, ctx.input_tokens())
 
 
 def usage_of(usage: Any, estimate: int) -> dict[str, int]:

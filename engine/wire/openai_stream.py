@@ -30,6 +30,7 @@ import orjson
 from cc_proxy.engine.wire.openai_response import (
     content_text,
     error_fields,
+    final_usage,
     matched_stop,
     reasoning_of,
     stop_reason_of,
@@ -342,7 +343,7 @@ class StreamTranslator:
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-            "usage": usage_of(self._usage, 0 if isinstance(self._usage, dict) else self._ctx.input_tokens()),
+            "usage": final_usage(self._usage, self._ctx),
         }
         out.append(SSEEvent(_dumps(delta), "message_delta"))
         out.append(SSEEvent('{"type":"message_stop"}', "message_stop"))

@@ -72,7 +72,7 @@ def translate_response(body: dict[str, Any], ctx: TranslationContext) -> dict[st
         "content": content,
         "stop_reason": stop_reason_of(body, has_tools),
         "stop_sequence": None,
-        "usage": usage_of(usage, 0 if isinstance(usage, dict) else ctx.input_tokens()),
+        "usage": final_usage(usage, ctx),
     }
 
 
@@ -118,6 +118,18 @@ def stop_reason_of(response: Mapping[str, Any], has_tools: bool) -> str:
         if mapped is not None:
             return mapped
     return "tool_use" if has_tools else "end_turn"
+
+
+def final_usage(usage: Any, ctx: TranslationContext) -> dict[str, int]:
+    """The answer's Anthropic usage, noting on `ctx.usage_note` what that cannot carry: the
+    reasoning tokens (`output_tokens_details.reasoning_tokens`), or that the upstream
+    sent no usage (input is then the estimate)."""
+    if isinstance(usage, dict):
+        details = usage.get("output_tokens_details")
+        ctx.usage_note.note(details.get("reasoning_tokens") if isinstance(details, dict) else 0, False)
+        return usage_of(usage, 0)
+    ctx.usage_note.note(0, True)
+    return usage_of(None, ctx.input_tokens())
 
 
 def usage_of(usage: Any, estimate: int) -> dict[str, int]:

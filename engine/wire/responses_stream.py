@@ -31,6 +31,7 @@ from cc_proxy.engine.wire.openai_response import error_fields, tool_id
 from cc_proxy.engine.wire.reasoning import make_signature
 from cc_proxy.engine.wire.responses_response import (
     SUMMARY_SEPARATOR,
+    final_usage,
     message_text,
     signed_item,
     stop_reason_of,
@@ -259,7 +260,7 @@ class StreamTranslator:
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": stop_reason_of(response, self._has_tools), "stop_sequence": None},
-            "usage": usage_of(usage, 0 if isinstance(usage, dict) else self._ctx.input_tokens()),
+            "usage": final_usage(usage, self._ctx),
         }
         out.append(SSEEvent(_dumps(delta), "message_delta"))
         out.append(SSEEvent('{"type":"message_stop"}', "message_stop"))

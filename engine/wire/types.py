@@ -30,6 +30,20 @@ class UpstreamRequest:
     stream: bool
 
 
+@dataclass(slots=True)
+class UsageNote:
+    """What an answer's Anthropic-form usage cannot say, noted by the response translator once, when it
+    writes the final usage: the upstream's reasoning tokens (already inside output) and whether the
+    upstream reported no usage at all (the counts are then the proxy's estimate). Read by the recorder."""
+
+    reasoning: int = 0
+    estimated: bool = False
+
+    def note(self, reasoning: Any, estimated: bool) -> None:
+        self.reasoning = reasoning if type(reasoning) is int and reasoning > 0 else 0
+        self.estimated = estimated
+
+
 @dataclass(frozen=True, slots=True)
 class TranslationContext:
     """Per-request facts the response translators need. `new_id` is injected so tests are exact."""
@@ -52,6 +66,7 @@ class TranslationContext:
     omit_thinking: bool = False
     # Set when the target's profile repairs tool calls (translated wires only): the request's tools.
     tool_repair: ToolRepair | None = None
+    usage_note: UsageNote = field(default_factory=UsageNote)  # the one mutable part: set at the answer's end
 
     def input_tokens(self) -> int:
         """The input-token estimate: `count_input_tokens()` when given, else `input_tokens_estimate`."""

@@ -8,12 +8,15 @@ cumulative, sometimes input too). The relay only keeps a reference to the chunk 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
+from cc_proxy.engine.tokens import TokenEstimator
 from cc_proxy.engine.usage import Usage, usage_from_anthropic
 from cc_proxy.engine.wire.sse import SSEDecoder
+from cc_proxy.engine.wire.types import UsageNote
 
 DELTA_MARK = b"message_delta"
 
@@ -44,6 +47,27 @@ def message_usage(body: bytes) -> Facts:
         return None, None
     reason = message.get("stop_reason")
     return usage_from_anthropic(message.get("usage")), reason if isinstance(reason, str) else None
+
+
+def noted(
+    usage: Usage | None, note: UsageNote | None, message: bytes | None, estimator: TokenEstimator | None
+) -> Usage | None:
+    """`usage` with what the translator noted (engine.wire.types.UsageNote): the upstream's reasoning
+    tokens, or, when the upstream reported none, the estimate flag and the output counted from the
+    answer's content (a whole message; a stream's text is not kept, so its output stays the wire's 0)."""
+    if usage is None or note is None or not (note.reasoning or note.estimated):
+        return usage
+    if not note.estimated:
+        return replace(usage, reasoning=note.reasoning)
+    output = usage.output
+    if message is not None and estimator is not None and not output:
+        try:
+            content = orjson.loads(message).get("content")
+        except (orjson.JSONDecodeError, AttributeError):
+            content = None
+        if isinstance(content, list):
+            output = estimator.blocks(content)
+    return replace(usage, output=output, estimated=True)
 
 
 def stream_usage(start: bytes, delta: bytes | None) -> Facts:
