@@ -3,7 +3,8 @@
 Finds the cc-proxy running for this config (server/instance.py), or starts one in the background and
 waits for its /health, then runs `claude` (from PATH, or --claude) in place of this process with the
 variables of server/client_env.py: Claude's exit code is this command's, and a server started here keeps
-running for the next `code` until `cc-proxy stop`.
+running for the next `code` until `cc-proxy stop`. Claude Code's status line is set to `cc-proxy
+statusline` unless the user has one (server/commands/code_statusline.py) or passes --no-statusline.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_option(parser)
     add_port_option(parser, "use (or start) the server on this port (default: server.port of the config)")
     parser.add_argument("--claude", metavar="PATH", help="the Claude Code executable (default: `claude` from PATH)")
+    parser.add_argument("--no-statusline", action="store_true",
+                        help="do not set Claude Code's statusLine to `cc-proxy statusline`")
     parser.add_argument("claude_args", nargs=argparse.REMAINDER, metavar="-- CLAUDE_ARGS",
                         help="passed to claude as they are")
 
@@ -96,5 +99,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"cc-proxy code: {note}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(claude, [claude, *claude_args], env.apply(os.environ))  # claude's exit code is ours
+    child_env = env.apply(os.environ)
+    if not args.no_statusline:
+        from pathlib import Path
+
+        from cc_proxy.server.commands.code_statusline import statusline_args
+
+        claude_args = [*statusline_args(claude_args, child_env, Path.cwd()), *claude_args]
+    os.execve(claude, [claude, *claude_args], child_env)  # claude's exit code is ours
     return EXIT_INVALID  # not reached
