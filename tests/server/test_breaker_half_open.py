@@ -22,7 +22,7 @@ ARGS = ("--eject-after", "1", "--eject-for", "0.5")
 
 def config(primary: str, backup: str) -> dict[str, Any]:
     return {
-        "server": {"retries": {"attempts": 0, "base": 0.01, "cap": 0.05}},
+        "server": {"retries": {"max": 0, "base": 0.01, "cap": 0.05}},
         "providers": {
             "p": {"format": "anthropic", "base_url": primary, "api_key": "sk-primary-Hq2Lw8Rt4Zx6"},
             "b": {"format": "anthropic", "base_url": backup, "api_key": "sk-backup-Jm5Pk1Vn7Cy3"},

@@ -28,7 +28,7 @@ def config(url: str, *, long_context: bool = True) -> dict[str, Any]:
     if long_context:
         routes["longContext"] = "huge"
     return {
-        "server": {"retries": {"attempts": 2, "base": 0.01, "cap": 0.05}},
+        "server": {"retries": {"max": 2, "base": 0.01, "cap": 0.05}},
         "providers": {
             "up": {"format": "anthropic", "base_url": url, "api_key": "${CTX_KEY}", "profile": "anthropic"},
             "oa": {"format": "openai", "base_url": url + "/v1", "api_key": "${CTX_KEY}"},

@@ -24,7 +24,7 @@ OK = A.message(A.text("ok"))
 
 def config(url: str, keys: list[str] | str | None = None) -> dict[str, Any]:
     return {
-        "server": {"retries": {"attempts": 2, "base": 0.01, "cap": 0.05}},
+        "server": {"retries": {"max": 2, "base": 0.01, "cap": 0.05}},
         "providers": {
             "pool": {
                 "format": "anthropic",
