@@ -25,7 +25,7 @@ import orjson
 from cc_proxy.engine.snapshot import ResolvedModel
 from cc_proxy.engine.wire.gemini_signatures import decode_tool_id
 from cc_proxy.engine.wire.gemini_tools import tool_config, tool_declarations
-from cc_proxy.engine.wire.openai_request import BILLING_HEADER_PREFIX, NO_RESULT
+from cc_proxy.engine.wire.openai_request import BILLING_HEADER_PREFIX, NO_RESULT, deep_merge, search_result_text
 from cc_proxy.engine.wire.reasoning import budget_to_effort, clip_effort, read_thinking_block
 from cc_proxy.engine.wire.types import UpstreamRequest
 
@@ -97,7 +97,7 @@ def translate_request(target: ResolvedModel, request: dict[str, Any]) -> dict[st
         if field in request:
             body[field] = request[field]
     if target.extra_body:
-        _deep_merge(body, target.extra_body)
+        deep_merge(body, target.extra_body)
     return body
 
 
@@ -237,13 +237,7 @@ class _Contents:
                 return {"text": "\n".join(texts)} if texts else None
             return _media(source, "application/pdf")
         if kind == "search_result":
-            inner = block.get("content")
-            texts = (
-                [c["text"] for c in inner if isinstance(c, dict) and isinstance(c.get("text"), str)]
-                if isinstance(inner, list)
-                else []
-            )
-            text = "\n".join([str(block.get("title") or block.get("source") or ""), *texts]).strip()
+            text = search_result_text(block)
             return {"text": text} if text else None
         return None  # thinking, server-tool history and unknown blocks carry nothing for the model
 
@@ -373,15 +367,3 @@ def _number(value: Any) -> bool:
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
-
-def _deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """`extra_body` wins; objects merge key by key, a null value removes the key."""
-    for key, value in extra.items():
-        if value is None:
-            into.pop(key, None)
-        elif isinstance(value, Mapping):
-            if not isinstance(into.get(key), dict):
-                into[key] = {}
-            _deep_merge(into[key], value)
-        else:
-            into[key] = value

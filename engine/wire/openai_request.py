@@ -266,14 +266,7 @@ class _Messages:
         if kind == "document":
             return _document(block)
         if kind == "search_result":
-            inner = block.get("content")
-            texts = (
-                [c["text"] for c in inner if isinstance(c, dict) and isinstance(c.get("text"), str)]
-                if isinstance(inner, list)
-                else []
-            )
-            title = block.get("title") or block.get("source") or ""
-            text = "\n".join([str(title), *texts]).strip()
+            text = search_result_text(block)
             return {"type": "text", "text": text} if text else None
         return None  # thinking, server-tool history and unknown blocks carry nothing for the model
 
@@ -386,6 +379,17 @@ def _number(value: Any) -> bool:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def search_result_text(block: dict[str, Any]) -> str:
+    """A `search_result` block as plain text for upstreams without one: its title (or source), then its texts."""
+    inner = block.get("content")
+    texts = (
+        [c["text"] for c in inner if isinstance(c, dict) and isinstance(c.get("text"), str)]
+        if isinstance(inner, list)
+        else []
+    )
+    return "\n".join([str(block.get("title") or block.get("source") or ""), *texts]).strip()
 
 
 def deep_merge(into: dict[str, Any], extra: Mapping[str, Any]) -> None:

@@ -36,6 +36,7 @@ from cc_proxy.engine.wire.openai_request import (
     ERROR_PREFIX,
     NO_RESULT,
     deep_merge,
+    search_result_text,
     source_url,
     system_text,
 )
@@ -277,14 +278,7 @@ class _Input:
         if kind == "document":
             return _document(block)
         if kind == "search_result":
-            inner = block.get("content")
-            texts = (
-                [c["text"] for c in inner if isinstance(c, dict) and isinstance(c.get("text"), str)]
-                if isinstance(inner, list)
-                else []
-            )
-            title = block.get("title") or block.get("source") or ""
-            text = "\n".join([str(title), *texts]).strip()
+            text = search_result_text(block)
             return {"type": "input_text", "text": text} if text else None
         return None  # thinking, server-tool history and unknown blocks carry nothing for the model
 
